@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Linear grey of the uniform world background; its strength is drawn per frame.
+WORLD_GREY = 0.8
+
 
 @dataclass
 class CameraSpec:

@@ -1,0 +1,248 @@
+"""``synthblend`` command line (also ``python -m synthblend``). Imports no bpy.
+
+Exit codes: 0 success; 2 bad input, with one line ``error: <where>: <what>`` on stderr and no
+traceback; 1 anything unexpected (the traceback goes to a log file, one line to the terminal);
+130 interrupted (frames finished so far are kept; ``--resume`` completes the run).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from .core.errors import ConfigErrors, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit 2 (argparse's own behaviour prints usage too)
+        raise InputError(self.prog, message)
+
+
+def _add_render_args(p):
+    p.add_argument("--frames", type=int, help="number of frames (overrides the config's frames)")
+    p.add_argument("--seed", type=int, help="base seed (overrides the config's seed)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=0, help="Cycles threads per worker (default: cores / workers)")
+    p.add_argument("--shard", help="K/N: render only frames i with i mod N == K")
+    p.add_argument("--resume", action="store_true", help="keep finished frames, render the missing ones")
+    p.add_argument("--overwrite", action="store_true", help="replace what the folder holds")
+    p.add_argument("--backend", choices=["local", "ray"], default="local")
+    p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
+    p.add_argument("--gpu-ids", help="comma-separated GPU indices for render.device: gpu")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="synthblend", description="Synthetic CV datasets from Blender/Cycles with "
+                                                  "pixel-perfect ground truth.")
+    ap.add_argument("--version", action="version", version=f"synthblend {_version()}")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("render", help="render a dataset")
+    p.add_argument("config")
+    p.add_argument("--out", required=True, help="dataset folder")
+    _add_render_args(p)
+
+    p = sub.add_parser("check", help="validate a config and its assets without rendering")
+    p.add_argument("config")
+
+    p = sub.add_parser("export", help="convert a dataset to COCO, BOP or YOLO")
+    p.add_argument("format", choices=["coco", "bop", "yolo"])
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True)
+    p.add_argument("--min-visible-pixels", type=int, default=0, help="coco/yolo: skip smaller instances")
+    p.add_argument("--depth-scale", type=float, default=0.1, help="bop: mm per depth PNG unit")
+    p.add_argument("--task", choices=["detect", "segment"], default="detect", help="yolo")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="yolo")
+
+    p = sub.add_parser("preview", help="contact sheet of a dataset")
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True, help="PNG file")
+    p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7")
+
+    p = sub.add_parser("stats", help="plots and a summary of a dataset")
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True, help="report folder")
+
+    p = sub.add_parser("verify", help="check ground truth against an independent ray cast")
+    p.add_argument("dataset")
+    p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7")
+
+    p = sub.add_parser("sweep", help="render one dataset per point of a parameter sweep")
+    p.add_argument("sweep")
+    p.add_argument("--out", required=True)
+    _add_render_args(p)
+    return ap
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def parse_frames(text: str | None):
+    if not text:
+        return None
+    out = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise InputError("--frames", f"expected indices like 0,1,5 or 0-7, got {text!r}")
+    return out
+
+
+def _gpu_ids(text):
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise InputError("--gpu-ids", f"expected comma-separated integers, got {text!r}")
+
+
+def cmd_render(a) -> int:
+    from .api import render_dataset
+    from .core.config import load_config
+
+    if a.workers < 1:
+        raise InputError("--workers", f"must be >= 1, got {a.workers}")
+    cfg = load_config(a.config)
+    s = render_dataset(cfg, a.out, frames=a.frames, seed=a.seed, workers=a.workers, shard=a.shard,
+                       resume=a.resume, overwrite=a.overwrite, backend=a.backend,
+                       ray_address=a.ray_address, threads=a.threads, gpu_ids=_gpu_ids(a.gpu_ids),
+                       progress=not a.quiet)
+    if not a.quiet:
+        print(summary_text(s, cfg), file=sys.stderr)
+    if s.interrupted:
+        print(f"interrupted: {len(s.rendered)} frames finished and kept; complete the run with "
+              f"`synthblend render {a.config} --out {a.out} --resume`", file=sys.stderr)
+        return 130
+    if s.failed:
+        print(f"error: {len(s.failed)} frame(s) failed; details in {Path(a.out) / 'logs'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary_text(s, cfg) -> str:
+    n = len(s.rendered)
+    rate = n / s.wall_seconds if s.wall_seconds > 0 else 0.0
+    W, H = cfg.resolution
+    stages = ""
+    if n and s.stage_seconds:
+        stages = " Per frame: " + ", ".join(f"{k} {1000 * v / n:.0f} ms" for k, v in s.stage_seconds.items()) + "."
+    cats = ", ".join(c["name"] for c in cfg.categories()) or "none"
+    return (f"Rendered {n} frame(s) of {W}x{H} ({cfg.data['render']['samples']} samples) in "
+            f"{s.wall_seconds:.1f} s ({rate:.2f} frames/s) with {s.workers} worker(s) into {s.out_dir}"
+            f"{f'; {s.skipped} already there' if s.skipped else ''}. Outputs: {', '.join(cfg.outputs)}; "
+            f"categories: {cats}.{stages} Logs: {s.out_dir / 'logs'}. "
+            f"Look at it: synthblend preview {s.out_dir} --out preview.png")
+
+
+def cmd_check(a) -> int:
+    from .api import check_assets
+    from .core.config import load_config, validate
+
+    errors = validate(a.config)
+    if errors:
+        for e in errors:
+            print(e.line(), file=sys.stderr)
+        return 2
+    cfg = load_config(a.config)
+    check_assets(cfg)
+    n_obj = len(cfg.data["scene"]["objects"])
+    print(f"ok: {a.config}: {n_obj} object entr{'y' if n_obj == 1 else 'ies'}, "
+          f"{len(cfg.categories())} categor{'y' if len(cfg.categories()) == 1 else 'ies'}, "
+          f"{cfg.frames} frames of {cfg.resolution[0]}x{cfg.resolution[1]}")
+    return 0
+
+
+def cmd_export(a) -> int:
+    if a.format == "coco":
+        from .dataset.coco import export_coco
+        export_coco(a.dataset, a.out, min_visible_pixels=a.min_visible_pixels)
+    elif a.format == "bop":
+        from .dataset.bop import export_bop
+        export_bop(a.dataset, a.out, depth_scale=a.depth_scale)
+    else:
+        from .dataset.yolo import export_yolo
+        export_yolo(a.dataset, a.out, task=a.task, val_fraction=a.val_fraction)
+    print(f"wrote {a.format} export to {a.out}")
+    return 0
+
+
+def cmd_preview(a) -> int:
+    from .dataset.preview import make_preview
+    make_preview(a.dataset, a.out, frames=parse_frames(a.frames))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_stats(a) -> int:
+    from .dataset.stats import make_stats
+    make_stats(a.dataset, a.out)
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_verify(a) -> int:
+    from .dataset.verify import format_report, verify_dataset
+    report = verify_dataset(a.dataset, frames=parse_frames(a.frames))
+    print(format_report(report))
+    return 0 if report.passed else 1
+
+
+def cmd_sweep(a) -> int:
+    from .sweep import run_sweep
+    return run_sweep(a)
+
+
+COMMANDS = {"render": cmd_render, "check": cmd_check, "export": cmd_export, "preview": cmd_preview,
+            "stats": cmd_stats, "verify": cmd_verify, "sweep": cmd_sweep}
+
+
+def main(argv=None) -> int:
+    try:
+        a = build_parser().parse_args(argv)
+        return COMMANDS[a.command](a)
+    except ConfigErrors as e:
+        for line in e.lines():
+            print(line, file=sys.stderr)
+        return 2
+    except InputError as e:
+        print(e.line(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        import errno
+        if e.errno == errno.ENOSPC:
+            print(f"error: {e.filename or ''}: no space left on device; finished frames are kept "
+                  f"(complete the run with --resume once there is room)", file=sys.stderr)
+            return 2
+        return _unexpected()
+    except Exception:  # noqa: BLE001
+        return _unexpected()
+
+
+def _unexpected() -> int:
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"synthblend-crash-{os.getpid()}.log"
+    try:
+        log.write_text(traceback.format_exc())
+        where = f"; traceback in {log}"
+    except OSError:
+        where = ""
+    exc = sys.exc_info()[1]
+    print(f"error: unexpected {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

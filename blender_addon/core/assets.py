@@ -1,0 +1,79 @@
+"""Mesh assets as plain triangles (numpy), loaded with trimesh; the built-in primitives.
+
+``load_mesh(path)`` returns the asset's raw vertex coordinates exactly as
+``trimesh.load(path, force="mesh", process=False)`` reads them: no recentring, re-orienting, merging
+or scaling (``scale`` in the config and ``obj2world`` in meta account for units). Primitives are
+generated deterministically here (except ``monkey``, which only Blender can make) at unit size:
+cube edge 1 m; sphere, cylinder and cone diameter 1 m (cylinder and cone 1 m tall); torus outer
+diameter 1 m (tube radius 0.125 m); all centred on the origin, axis along +z.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+PRIMITIVE_SMOOTH = {"sphere": True, "torus": True, "monkey": True,
+                    "cube": False, "cylinder": False, "cone": False}
+
+
+def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """(vertices Nx3 float64, faces Mx3 int64) of a mesh file. Bad files raise InputError."""
+    import trimesh
+
+    path = Path(path)
+    label = where or str(path)
+    if not path.exists():
+        raise InputError(label, f"mesh file not found: {path}")
+    if not path.is_file():
+        raise InputError(label, f"mesh path is not a file: {path}")
+    try:
+        if path.stat().st_size == 0:
+            raise InputError(label, f"mesh file is empty: {path}")
+        mesh = trimesh.load(str(path), force="mesh", process=False)
+    except InputError:
+        raise
+    except PermissionError as e:
+        raise InputError(label, f"cannot read mesh file {path}: {e.strerror}")
+    except Exception as e:  # trimesh raises many types for corrupt files
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(label, f"cannot load mesh file {path}: {msg}")
+    if not isinstance(mesh, trimesh.Trimesh):
+        raise InputError(label, f"no triangle mesh in {path} (got {type(mesh).__name__})")
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    if len(v) == 0 or len(f) == 0:
+        raise InputError(label, f"mesh file has no triangles: {path}")
+    if not np.all(np.isfinite(v)):
+        raise InputError(label, f"mesh file has non-finite vertex coordinates: {path}")
+    return v, f
+
+
+def primitive(shape: str) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of a built-in primitive other than ``monkey`` (see module docstring)."""
+    import trimesh.creation as tc
+
+    if shape == "cube":
+        m = tc.box(extents=(1.0, 1.0, 1.0))
+    elif shape == "sphere":
+        m = tc.icosphere(subdivisions=4, radius=0.5)
+    elif shape == "cylinder":
+        m = tc.cylinder(radius=0.5, height=1.0, sections=64)
+    elif shape == "cone":
+        m = tc.cone(radius=0.5, height=1.0, sections=64)
+        m.apply_translation((0.0, 0.0, -0.5))
+    elif shape == "torus":
+        m = tc.torus(major_radius=0.375, minor_radius=0.125, major_sections=64, minor_sections=32)
+    else:
+        raise ValueError(f"no pure primitive {shape!r}")
+    return np.asarray(m.vertices, np.float64), np.asarray(m.faces, np.int64)
+
+
+def ground_plane(size: float) -> tuple[np.ndarray, np.ndarray]:
+    """A square of edge ``size`` m at z = 0, centred on the origin, normal +z (two triangles)."""
+    h = size / 2.0
+    v = np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]])
+    f = np.array([[0, 1, 2], [0, 2, 3]])
+    return v, f

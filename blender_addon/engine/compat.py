@@ -1,0 +1,86 @@
+"""Every difference between the Blender versions synthblend supports (3.4 to 5.0), in one place."""
+from __future__ import annotations
+
+import bpy
+
+VERSION = tuple(bpy.app.version)
+
+
+def version_string() -> str:
+    return bpy.app.version_string
+
+
+def set_multilayer_exr(image_settings) -> None:
+    """32-bit float multilayer OpenEXR, no compression (a scratch file read straight back)."""
+    if hasattr(image_settings, "media_type"):          # Blender 5.0+
+        image_settings.media_type = "MULTI_LAYER_IMAGE"
+    image_settings.file_format = "OPEN_EXR_MULTILAYER"
+    image_settings.color_depth = "32"
+    image_settings.exr_codec = "NONE"
+
+
+def index_pass_names() -> tuple[str, ...]:
+    """Layer names of the Object Index pass in a multilayer EXR (5.0: 'Object Index'; older: 'IndexOB')."""
+    return ("Object Index", "IndexOB")
+
+
+def has_denoiser() -> bool:
+    """Whether this build of Cycles has OpenImageDenoise (Debian's Blender 3.4 has not)."""
+    try:
+        import _cycles
+        return bool(getattr(_cycles, "with_openimagedenoise", False))
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def world_background(world):
+    """The world's Background node (creating the node tree on old versions)."""
+    if VERSION < (5, 0, 0) and not world.use_nodes:
+        world.use_nodes = True
+    elif VERSION >= (5, 0, 0) and world.node_tree is None:  # pragma: no cover - 5.0 always has one
+        world.use_nodes = True
+    nodes = world.node_tree.nodes
+    bg = next((n for n in nodes if n.type == "BACKGROUND"), None)
+    if bg is None:
+        bg = nodes.new("ShaderNodeBackground")
+        out = next((n for n in nodes if n.type == "OUTPUT_WORLD"), None) or nodes.new("ShaderNodeOutputWorld")
+        world.node_tree.links.new(bg.outputs[0], out.inputs[0])
+    return bg
+
+
+def principled_material(name: str, color_rgb, roughness: float = 0.5):
+    """A Principled BSDF material with a linear base colour."""
+    mat = bpy.data.materials.new(name)
+    if VERSION < (5, 0, 0):
+        mat.use_nodes = True
+    elif mat.node_tree is None:  # pragma: no cover
+        mat.use_nodes = True
+    bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+    bsdf.inputs["Base Color"].default_value = (*color_rgb, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    mat.diffuse_color = (*color_rgb, 1.0)   # viewport colour
+    return mat, bsdf
+
+
+def enable_gpu(scene, gpu_ids=None) -> str:
+    """Select CUDA or OptiX for Cycles. Returns the backend; raises RuntimeError when there is none."""
+    import addon_utils  # noqa: F401  (ensures the cycles add-on module is importable)
+
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for backend in ("OPTIX", "CUDA"):
+        try:
+            prefs.compute_device_type = backend
+        except TypeError:
+            continue
+        prefs.refresh_devices() if hasattr(prefs, "refresh_devices") else prefs.get_devices()
+        devices = [d for d in prefs.devices if d.type == backend]
+        if not devices:
+            continue
+        for i, d in enumerate(devices):
+            d.use = gpu_ids is None or i in gpu_ids
+        for d in prefs.devices:
+            if d.type == "CPU":
+                d.use = False
+        scene.cycles.device = "GPU"
+        return backend
+    raise RuntimeError("no CUDA or OptiX GPU found for Cycles on this machine")

@@ -1,0 +1,79 @@
+"""One Cycles render per frame, decoded into numpy arrays.
+
+Cycles writes one multilayer EXR holding the linear colour (Combined), the planar depth (Z: distance
+along the optical axis, 1e10 where nothing is hit) and the Object Index pass (each object's
+``pass_index`` = its instance id). Both data passes are taken at the pixel centre, not filtered.
+The EXR is decoded outside Blender's image API (which cannot read multilayer files in background
+mode) by :mod:`synthblend.dataset.exr`.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..core.color import linear_to_srgb
+from ..dataset.exr import read_exr
+from . import compat
+
+NO_HIT_DEPTH = 1e9   # Cycles writes 1e10 for the background
+
+
+@dataclass
+class RenderedPasses:
+    rgb: np.ndarray | None         # HxWx3 uint8 sRGB
+    depth: np.ndarray              # HxW float32 planar depth, m; 0 = nothing hit
+    instance: np.ndarray           # HxW uint16 instance ids; 0 = nothing hit
+
+
+def scratch_dir() -> Path:
+    """A private folder for scratch EXRs, in RAM where the OS offers it."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="synthblend-", dir=base))
+
+
+def _channel(channels: dict, layer_names, chan: str) -> np.ndarray:
+    for layer in layer_names:
+        for key, arr in channels.items():
+            if key.endswith(f"{layer}.{chan}"):
+                return arr
+    raise RuntimeError(f"render is missing pass {layer_names[0]}.{chan}; channels: {sorted(channels)}")
+
+
+def to_srgb8(linear_rgb: np.ndarray) -> np.ndarray:
+    """Linear RGB (Blender's 'Standard' view) -> 8-bit sRGB, rounded to nearest (no dither)."""
+    return np.round(linear_to_srgb(linear_rgb) * 255.0).astype(np.uint8)
+
+
+def decode(path: Path, want_rgb: bool = True) -> RenderedPasses:
+    ch = read_exr(path)
+    z = _channel(ch, ("Depth",), "Z").astype(np.float32)
+    idx = _channel(ch, compat.index_pass_names(), "X")
+    inst = np.rint(idx).astype(np.int64)
+    hit = (inst > 0) & (z < NO_HIT_DEPTH)
+    instance = np.where(hit, inst, 0).astype(np.uint16)
+    depth = np.where(hit, z, 0.0).astype(np.float32)
+    rgb = None
+    if want_rgb:
+        lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1)
+        rgb = to_srgb8(lin)
+    return RenderedPasses(rgb, depth, instance)
+
+
+def render_passes(scene, scratch: Path, want_rgb: bool = True) -> RenderedPasses:
+    """Render the current frame once and decode its passes."""
+    path = scratch / "frame.exr"
+    scene.render.filepath = str(path)
+    scene.render.use_file_extension = False
+    bpy.ops.render.render(write_still=True)
+    try:
+        return decode(path, want_rgb)
+    finally:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass

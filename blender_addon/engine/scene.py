@@ -1,0 +1,256 @@
+"""Build the Blender scene once per process, then apply a FrameSpec per frame.
+
+Nothing is created per frame: every object an entry can need (its largest count), every light the
+lighting can need, the camera, the materials and the meshes exist from :meth:`SceneBuilder.build` on;
+:meth:`SceneBuilder.apply` only sets matrices, values and visibility. That keeps memory flat over long
+runs and lets Cycles keep its data between frames (``render.use_persistent_data``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from ..core import assets
+from ..core.camera import CV_TO_BLENDER
+from ..core.color import PALETTE, hex_to_linear
+from ..core.errors import InputError
+from ..core.spec import WORLD_GREY, FrameSpec
+from . import compat
+
+LIGHT_TYPES = {"point": "POINT", "sun": "SUN", "spot": "SPOT", "area": "AREA"}
+
+
+@dataclass
+class MeshAsset:
+    """One mesh datablock and the exact triangles Blender holds for it (local frame)."""
+
+    key: str                 # file stem in DIR/meshes
+    mesh: object             # bpy.types.Mesh
+    vertices: np.ndarray     # Nx3 float32, as rendered
+    faces: np.ndarray        # Mx3 int32 (loop triangles)
+
+
+def _mesh_from_arrays(name: str, v: np.ndarray, f: np.ndarray, smooth: bool):
+    me = bpy.data.meshes.new(name)
+    me.from_pydata(np.asarray(v, float).tolist(), [], np.asarray(f, int).tolist())
+    if smooth:
+        me.polygons.foreach_set("use_smooth", np.ones(len(me.polygons), dtype=bool))
+    me.update()
+    return me
+
+
+def _monkey_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """Blender's Suzanne at half its default size (about 1.37 m wide), triangulated."""
+    import bmesh
+
+    bm = bmesh.new()
+    bmesh.ops.create_monkey(bm)
+    bmesh.ops.triangulate(bm, faces=bm.faces[:])
+    bmesh.ops.scale(bm, vec=(0.5, 0.5, 0.5), verts=bm.verts[:])
+    v = np.array([vert.co[:] for vert in bm.verts], dtype=np.float64)
+    bm.verts.index_update()
+    f = np.array([[vert.index for vert in face.verts] for face in bm.faces], dtype=np.int64)
+    bm.free()
+    return v, f
+
+
+def read_triangles(me) -> tuple[np.ndarray, np.ndarray]:
+    """The triangles Cycles renders for a mesh: vertex positions and loop-triangle vertex indices."""
+    me.calc_loop_triangles()
+    v = np.empty(len(me.vertices) * 3, dtype=np.float32)
+    me.vertices.foreach_get("co", v)
+    t = np.empty(len(me.loop_triangles) * 3, dtype=np.int32)
+    me.loop_triangles.foreach_get("vertices", t)
+    return v.reshape(-1, 3), t.reshape(-1, 3)
+
+
+def mesh_key(entry: int, data: dict) -> str:
+    """File stem of an entry's mesh in DIR/meshes (sanitised; unique per entry)."""
+    from ..dataset.layout import sanitize_name
+    if data.get("mesh") is not None:
+        stem = data["mesh"].replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    else:
+        stem = data["primitive"]
+    return sanitize_name(f"obj{entry:02d}_{stem}")
+
+
+class SceneBuilder:
+    """Owns the Blender scene of one worker process."""
+
+    def __init__(self, config, threads: int = 0, gpu_ids=None):
+        self.config = config
+        self.threads = threads
+        self.gpu_ids = gpu_ids
+        self.meshes: dict[str, MeshAsset] = {}
+        self.pools: list[list] = []        # per config entry: pool of bpy objects
+        self.ground = None
+        self.lights: list = []
+        self.denoise_available = False
+        self.gpu_backend = None
+
+    # -- building -----------------------------------------------------------------------------------
+    def build(self) -> None:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene = bpy.context.scene
+        self.scene = scene
+        self._configure_render(scene)
+        self._build_camera(scene)
+        self._build_world(scene)
+        self._build_objects(scene)
+        self._build_lights(scene)
+
+    def _configure_render(self, scene) -> None:
+        r = self.config.data["render"]
+        W, H = self.config.resolution
+        scene.render.engine = "CYCLES"
+        scene.render.resolution_x, scene.render.resolution_y = W, H
+        scene.render.resolution_percentage = 100
+        scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+        scene.render.use_persistent_data = True
+        scene.render.film_transparent = False
+        scene.render.use_compositing = False
+        scene.render.use_sequencer = False
+        if self.threads > 0:
+            scene.render.threads_mode = "FIXED"
+            scene.render.threads = self.threads
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.view_settings.exposure = 0.0
+        scene.view_settings.gamma = 1.0
+        cyc = scene.cycles
+        cyc.device = "CPU"
+        if r["device"] == "gpu":
+            try:
+                self.gpu_backend = compat.enable_gpu(scene, self.gpu_ids)
+            except RuntimeError as e:
+                raise InputError("render.device", f"gpu requested but {e}; use device: cpu")
+        cyc.samples = r["samples"]
+        self.denoise_available = compat.has_denoiser()
+        cyc.use_denoising = bool(r["denoise"]) and self.denoise_available
+        vl = scene.view_layers[0]
+        vl.use_pass_z = True
+        vl.use_pass_object_index = True
+        compat.set_multilayer_exr(scene.render.image_settings)
+
+    def _build_camera(self, scene) -> None:
+        cam = bpy.data.cameras.new("synthblend_camera")
+        cam.type = "PERSP"
+        cam.lens_unit = "MILLIMETERS"
+        obj = bpy.data.objects.new("synthblend_camera", cam)
+        scene.collection.objects.link(obj)
+        scene.camera = obj
+        self.camera = obj
+
+    def _build_world(self, scene) -> None:
+        world = bpy.data.worlds.new("synthblend_world")
+        scene.world = world
+        self.world_bg = compat.world_background(world)
+        self.world_bg.inputs["Color"].default_value = (WORLD_GREY, WORLD_GREY, WORLD_GREY, 1.0)
+
+    def _entry_arrays(self, data: dict):
+        if data.get("mesh") is not None:
+            return assets.load_mesh(self.config.base_dir / data["mesh"]), False
+        shape = data["primitive"]
+        smooth = assets.PRIMITIVE_SMOOTH[shape]
+        if shape == "monkey":
+            return _monkey_arrays(), smooth
+        return assets.primitive(shape), smooth
+
+    def _add_mesh(self, key: str, arrays, smooth: bool) -> MeshAsset:
+        me = _mesh_from_arrays(key, arrays[0], arrays[1], smooth)
+        v, f = read_triangles(me)
+        asset = MeshAsset(key, me, v, f)
+        self.meshes[key] = asset
+        return asset
+
+    def _build_objects(self, scene) -> None:
+        objs = self.config.data["scene"]["objects"]
+        for i, data in enumerate(objs):
+            arrays, smooth = self._entry_arrays(data)
+            asset = self._add_mesh(mesh_key(i, data), arrays, smooth)
+            color = hex_to_linear(data["color"] if data.get("color") else PALETTE[i % len(PALETTE)])
+            mat, _ = compat.principled_material(f"synthblend_mat_{i:02d}", color)
+            asset.mesh.materials.append(mat)
+            pool = []
+            for k in range(self.config.max_count(i)):
+                ob = bpy.data.objects.new(f"{asset.key}_{k}", asset.mesh)
+                scene.collection.objects.link(ob)
+                ob.hide_render = True
+                ob.hide_viewport = True
+                pool.append(ob)
+            self.pools.append(pool)
+        ground = self.config.data["scene"].get("ground")
+        if ground:
+            asset = self._add_mesh("ground", assets.ground_plane(ground["size"]), False)
+            mat, _ = compat.principled_material("synthblend_ground", hex_to_linear(ground["color"]), 0.8)
+            asset.mesh.materials.append(mat)
+            self.ground = bpy.data.objects.new("ground", asset.mesh)
+            scene.collection.objects.link(self.ground)
+
+    def _build_lights(self, scene) -> None:
+        d = self.config.parsed["lighting"]["count"]
+        n = int(max(d.values()))
+        for k in range(n):
+            light = bpy.data.lights.new(f"synthblend_light_{k}", "POINT")
+            ob = bpy.data.objects.new(f"synthblend_light_{k}", light)
+            scene.collection.objects.link(ob)
+            ob.hide_render = True
+            self.lights.append(ob)
+
+    # -- per frame ------------------------------------------------------------------------------------
+    def apply(self, spec: FrameSpec) -> None:
+        """Set the scene to ``spec``: poses, camera, lights, world. Creates nothing."""
+        from mathutils import Matrix
+
+        c = spec.camera
+        cam = self.camera.data
+        cam.lens = c.focal_length_mm
+        cam.sensor_width = c.sensor_width_mm
+        cam.sensor_height = c.sensor_width_mm
+        cam.sensor_fit = c.sensor_fit.upper()
+        cam.shift_x, cam.shift_y = c.shift_x, c.shift_y
+        cam.clip_start, cam.clip_end = c.clip_start, c.clip_end
+        M = np.array(c.cam2world, float)
+        M[:3, :3] = M[:3, :3] @ CV_TO_BLENDER
+        self.camera.matrix_world = Matrix(M.tolist())
+
+        used = set()
+        for o in spec.objects:
+            ob = self.ground if o.entry < 0 else self.pools[o.entry][o.slot]
+            used.add(ob.name)
+            ob.matrix_world = Matrix(np.asarray(o.obj2world).tolist())
+            ob.pass_index = o.instance_id
+            ob.hide_render = False
+            ob.hide_viewport = False
+        for pool in self.pools:
+            for ob in pool:
+                if ob.name not in used:
+                    ob.hide_render = True
+                    ob.hide_viewport = True
+
+        for k, ob in enumerate(self.lights):
+            if k >= len(spec.lights):
+                ob.hide_render = True
+                continue
+            ls = spec.lights[k]
+            light = ob.data
+            if light.type != LIGHT_TYPES[ls.type]:
+                light.type = LIGHT_TYPES[ls.type]
+                light = ob.data
+            light.energy = ls.power_w
+            light.color = ls.color_rgb
+            if ls.type in ("point", "spot"):
+                light.shadow_soft_size = ls.radius
+            if ls.type == "spot":
+                light.spot_size = math.radians(ls.spot_angle_deg)
+            if ls.type == "area":
+                light.size = max(ls.radius, 1e-4)
+            if ls.type == "sun":
+                light.angle = math.radians(0.5)
+            ob.matrix_world = Matrix(np.asarray(ls.light2world).tolist())
+            ob.hide_render = False
+        self.world_bg.inputs["Strength"].default_value = spec.world_strength
+        self.scene.cycles.seed = spec.frame & 0x7FFFFFFF

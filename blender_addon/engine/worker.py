@@ -1,0 +1,60 @@
+"""A worker renders frames of one dataset: scene built once, then per frame sample -> apply ->
+render -> decode -> write. Used by every runner (local pool, Ray, the add-on, ``blender -P``)."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from ..core.sampling import sample
+from ..dataset.masks import semantic_from_instance
+from ..dataset.meta import frame_meta
+from ..dataset.writer import DatasetWriter
+from .render import render_passes, scratch_dir
+from .scene import SceneBuilder
+
+
+class FrameRenderer:
+    """Renders frames of ``config`` into ``out_dir``; build cost is paid once in the constructor."""
+
+    def __init__(self, config, out_dir, threads: int = 0, gpu_ids=None):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.builder = SceneBuilder(config, threads=threads, gpu_ids=gpu_ids)
+        self.builder.build()
+        self.writer = DatasetWriter(self.out_dir)
+        self.scratch = scratch_dir()
+        self.mesh_paths: dict[int, str] = {}
+        for entry, data in enumerate(config.data["scene"]["objects"]):
+            from .scene import mesh_key
+            m = self.builder.meshes[mesh_key(entry, data)]
+            self.mesh_paths[entry] = self.writer.write_mesh(m.key, m.vertices, m.faces)
+        if "ground" in self.builder.meshes:
+            m = self.builder.meshes["ground"]
+            self.mesh_paths[-1] = self.writer.write_mesh(m.key, m.vertices, m.faces)
+
+    def render_frame(self, frame: int) -> dict:
+        """Render and write frame ``frame``; returns per-stage seconds."""
+        outs = set(self.config.outputs)
+        t0 = time.perf_counter()
+        spec = sample(self.config, self.config.seed, frame)
+        t1 = time.perf_counter()
+        self.builder.apply(spec)
+        t2 = time.perf_counter()
+        passes = render_passes(self.builder.scene, self.scratch, want_rgb="rgb" in outs)
+        t3 = time.perf_counter()
+        semantic = semantic_from_instance(passes.instance, {o.instance_id: o.category_id for o in spec.objects})
+        meta = frame_meta(spec, passes.instance, self.mesh_paths)
+        t4 = time.perf_counter()
+        self.writer.write_frame(
+            frame, meta,
+            rgb=passes.rgb if "rgb" in outs else None,
+            depth=passes.depth if "depth" in outs else None,
+            instance=passes.instance if "instance" in outs else None,
+            semantic=semantic if "semantic" in outs else None,
+        )
+        t5 = time.perf_counter()
+        return {"sample": t1 - t0, "apply": t2 - t1, "render": t3 - t2, "decode": t4 - t3, "write": t5 - t4}
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)

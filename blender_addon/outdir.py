@@ -1,0 +1,99 @@
+"""Deciding what to do with an output folder before anything is rendered (no bpy).
+
+Rules (``synthblend render``):
+
+* a path that is a file, or a non-empty folder that holds no synthblend dataset: refused (exit 2);
+* a dataset made from a different config (``config_identity`` differs): refused unless ``--overwrite``;
+* the same config: frames already complete are kept with ``--resume``, re-rendered with
+  ``--overwrite``, and otherwise refused (so a typo never silently replaces data);
+* shards of one run (``--shard K/N``) write disjoint frames into one folder, no flag needed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .core.errors import InputError
+from .dataset import layout
+
+OWNED = ("rgb", "depth", "instance", "semantic", "meta", "meshes")
+
+
+def read_manifest(out: Path) -> dict | None:
+    p = out / layout.MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(str(p), f"existing dataset.json is unreadable ({e}); pass --overwrite to replace it")
+
+
+def complete_frames(out: Path) -> set[int]:
+    d = out / "meta"
+    if not d.is_dir():
+        return set()
+    done = set()
+    for p in d.iterdir():
+        if p.suffix == ".json" and p.stem.isdigit():
+            done.add(int(p.stem))
+    return done
+
+
+def prepare(out: Path, config, frames: list[int], resume: bool, overwrite: bool) -> list[int]:
+    """Check ``out`` against the rules above; return the frames still to render. Changes nothing
+    on disk unless ``overwrite`` (then it removes the frames it will re-render)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), "output path exists and is not a folder")
+    if not out.exists():
+        parent = out.resolve().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not os.access(parent, os.W_OK):
+            raise InputError(str(out), f"cannot create the output folder: {parent} is not writable")
+        return list(frames)
+    if not os.access(out, os.W_OK):
+        raise InputError(str(out), "output folder is not writable")
+    man = read_manifest(out)
+    if man is None:
+        entries = [p for p in out.iterdir() if p.name != "logs"]
+        if entries and not overwrite:
+            raise InputError(str(out), "folder is not empty and holds no synthblend dataset; "
+                                       "choose an empty or new folder (or pass --overwrite)")
+        return list(frames)
+    same = man.get("config_identity") == config.identity()
+    done = complete_frames(out)
+    if not same:
+        if not overwrite:
+            raise InputError(str(out), "holds a dataset made from a different config; "
+                                       "choose another folder or pass --overwrite to replace it")
+        wipe(out)
+        return list(frames)
+    if overwrite:
+        for i in frames:
+            remove_frame(out, i)
+        return list(frames)
+    existing = [i for i in frames if i in done]
+    if existing and not resume:
+        raise InputError(str(out), f"{len(existing)} of the requested frames exist already; "
+                                   "pass --resume to keep them and render the rest, or --overwrite")
+    return [i for i in frames if i not in done]
+
+
+def remove_frame(out: Path, i: int) -> None:
+    for sub in OWNED[:-1]:
+        for p in (out / sub).glob(f"{i:06d}.*"):
+            p.unlink()
+
+
+def wipe(out: Path) -> None:
+    """Remove a synthblend dataset's own files (never anything else in the folder)."""
+    for sub in OWNED:
+        shutil.rmtree(out / sub, ignore_errors=True)
+    try:
+        (out / layout.MANIFEST).unlink()
+    except FileNotFoundError:
+        pass
