@@ -56,3 +56,74 @@ def semantic_from_instance(instance: np.ndarray, id_to_category: dict) -> np.nda
         if int(k) > 0:
             lut[int(k)] = int(c or 0)
     return lut[inst.astype(np.int64)]
+
+
+# --------------------------------------------------------------------------------------- polygons
+
+_RIGHT_TURN = {(1, 0): (0, 1), (0, 1): (-1, 0), (-1, 0): (0, -1), (0, -1): (1, 0)}
+
+
+def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
+    """Exact outlines of a boolean mask as closed loops of pixel-corner coordinates ``(x, y)``.
+
+    Pixel ``(u, v)`` covers ``[u, u+1] x [v, v+1]``, so a point-in-polygon test at pixel centres
+    gives back the mask exactly. Outer loops run clockwise on screen (positive shoelace area with
+    y down), holes counter-clockwise; diagonal-only neighbours are separate (4-connectivity).
+    Only corner vertices are kept. Loops are ordered by their first vertex (deterministic).
+    """
+    m = np.pad(np.asarray(mask, bool), 1)
+    core = m[1:-1, 1:-1]
+    edges = {}  # start vertex -> list of (end vertex, direction)
+    # (neighbour offset, start corner, end corner) for top, right, bottom, left sides of a pixel
+    sides = [((-1, 0), (0, 0), (1, 0)), ((0, 1), (1, 0), (1, 1)),
+             ((1, 0), (1, 1), (0, 1)), ((0, -1), (0, 1), (0, 0))]
+    for (dr, dc), (sx, sy), (ex, ey) in sides:
+        nb = m[1 + dr:m.shape[0] - 1 + dr, 1 + dc:m.shape[1] - 1 + dc]
+        rs, cs = np.nonzero(core & ~nb)
+        for r, c in zip(rs.tolist(), cs.tolist()):
+            edges.setdefault((c + sx, r + sy), []).append(((c + ex, r + ey), (ex - sx, ey - sy)))
+    loops = []
+    for start in sorted(edges):
+        while edges.get(start):
+            end, d = edges[start].pop()
+            pts, dirs = [start], [d]
+            cur = end
+            while cur != start:
+                outs = edges[cur]
+                if len(outs) == 1:
+                    nxt, nd = outs.pop()
+                else:  # a saddle: take the right turn
+                    want = _RIGHT_TURN[d]
+                    k = next(i for i, (_, od) in enumerate(outs) if od == want)
+                    nxt, nd = outs.pop(k)
+                pts.append(cur)
+                dirs.append(nd)
+                cur, d = nxt, nd
+            # keep only the corners: vertex i is a corner if the direction changes there
+            keep = [i for i in range(len(pts)) if dirs[i] != dirs[i - 1]]
+            loops.append(np.array([pts[i] for i in keep], dtype=np.float64))
+        edges.pop(start, None)
+    return loops
+
+
+def polygon_area(loop: np.ndarray) -> float:
+    """Signed shoelace area (positive for outer loops of :func:`mask_polygons`)."""
+    x, y = loop[:, 0], loop[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+def merge_polygons(loops: list[np.ndarray]) -> np.ndarray:
+    """One polygon from several loops, joined by zero-width bridges at their nearest vertices
+    (how Ultralytics' converters keep a multi-part mask as one instance). Returns ``(N, 2)``."""
+    if not loops:
+        return np.zeros((0, 2))
+    order = sorted(range(len(loops)), key=lambda i: -abs(polygon_area(loops[i])))
+    main = list(map(tuple, loops[order[0]]))
+    for i in order[1:]:
+        other = loops[i]
+        a = np.asarray(main)
+        d = np.linalg.norm(a[:, None, :] - other[None, :, :], axis=-1)
+        ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
+        ring = [tuple(p) for p in np.roll(other, -ib, axis=0)] + [tuple(other[ib])]
+        main = main[:ia + 1] + ring + main[ia:]
+    return np.asarray(main, dtype=np.float64)

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+import yaml
+from matplotlib.path import Path as MplPath
+
+from synthblend.core.errors import InputError
+from synthblend.dataset.masks import mask_polygons, merge_polygons, polygon_area
+from synthblend.dataset.reader import open_dataset
+from synthblend.dataset.yolo import export_yolo, split_frames
+
+
+def _read_labels(p):
+    rows = []
+    for line in p.read_text().splitlines():
+        parts = line.split()
+        rows.append((int(parts[0]), [float(v) for v in parts[1:]]))
+    return rows
+
+
+def _centres_inside(poly, H, W):
+    vv, uu = np.mgrid[0:H, 0:W]
+    pts = np.stack([uu.ravel() + 0.5, vv.ravel() + 0.5], 1)
+    return MplPath(poly).contains_points(pts).reshape(H, W)
+
+
+def test_detect_labels_match_bbox_visib(synth_dataset, tmp_path):
+    out = tmp_path / "yolo"
+    summary = export_yolo(synth_dataset, out, val_fraction=0.25)
+    ds = open_dataset(synth_dataset)
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert data["names"] == {i: c["name"] for i, c in enumerate(ds.categories)}
+    assert data["nc"] == 4 and data["train"] == "images/train" and data["val"] == "images/val"
+    assert summary["val"] == 1 and summary["train"] == 3
+    W, H = ds.image_size
+    n = 0
+    for f in ds:
+        split = "val" if (out / f"labels/val/{f.index:06d}.txt").exists() else "train"
+        assert (out / f"images/{split}/{f.index:06d}.png").read_bytes() == f.path("rgb").read_bytes()
+        rows = _read_labels(out / f"labels/{split}/{f.index:06d}.txt")
+        objs = [o for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0]
+        assert len(rows) == len(objs)
+        for (cls, (cx, cy, w, h)), o in zip(rows, objs):
+            assert cls == o["category_id"] - 1  # categories 1..4 in order
+            assert all(0 <= v <= 1 for v in (cx, cy, w, h))
+            x0, y0 = (cx - w / 2) * W, (cy - h / 2) * H  # back to pixels, as YOLO readers do
+            box = [x0, y0, w * W, h * H]
+            assert np.allclose(box, o["bbox_visib"], atol=1e-3 * max(W, H))
+            n += 1
+    assert n == summary["labels"] > 0
+
+
+def test_segment_polygons(synth_dataset, tmp_path):
+    out = tmp_path / "seg"
+    export_yolo(synth_dataset, out, task="segment", val_fraction=0.0)
+    ds = open_dataset(synth_dataset)
+    W, H = ds.image_size
+    assert not list((out / "labels/val").iterdir())
+    for f in ds:
+        rows = _read_labels(out / f"labels/train/{f.index:06d}.txt")
+        objs = [o for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0]
+        assert len(rows) == len(objs)
+        for (cls, vals), o in zip(rows, objs):
+            poly = np.reshape(vals, (-1, 2)) * [W, H]
+            x, y, w, h = o["bbox_visib"]
+            assert np.allclose(poly.min(0), [x, y], atol=1e-3)
+            assert np.allclose(poly.max(0), [x + w, y + h], atol=1e-3)
+            mask = f.instance == o["instance_id"]
+            assert abs(polygon_area(poly)) == pytest.approx(mask.sum(), abs=0.01 * W)
+            got = _centres_inside(poly, H, W)
+            assert (got ^ mask).sum() <= max(2, 0.02 * mask.sum())
+
+
+def test_mask_polygons_exact_on_random_masks():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        H, W = rng.integers(1, 14, 2)
+        m = rng.random((H, W)) < rng.uniform(0.1, 0.9)
+        loops = mask_polygons(m)
+        assert sum(polygon_area(p) for p in loops) == m.sum()
+        acc = np.zeros((H, W), int)
+        for p in loops:
+            acc += np.where(_centres_inside(p, H, W), np.sign(polygon_area(p)), 0).astype(int)
+        assert np.array_equal(acc, m)
+        if m.any():
+            merged = merge_polygons(loops)
+            assert polygon_area(merged) == pytest.approx(m.sum())
+    square = np.zeros((5, 6), bool)
+    square[1:3, 2:5] = True
+    (loop,) = mask_polygons(square)
+    assert loop.tolist() == [[2, 1], [5, 1], [5, 3], [2, 3]]
+
+
+def test_split_deterministic():
+    a = split_frames(list(range(100)), 0.2)
+    assert len(a) == 20 and a == split_frames(list(reversed(range(100))), 0.2)
+    assert split_frames([0, 1], 0.01) and not split_frames([0, 1], 0.0)
+    assert len(split_frames([5], 0.5)) == 0  # a single frame stays in train
+    # growing the dataset moves few frames
+    b = split_frames(list(range(110)), 0.2)
+    assert len(a - b) <= 3
+
+
+def test_bad_inputs(synth_dataset, tmp_path):
+    with pytest.raises(InputError, match="task"):
+        export_yolo(synth_dataset, tmp_path / "o", task="pose")
+    with pytest.raises(InputError, match="val-fraction"):
+        export_yolo(synth_dataset, tmp_path / "o", val_fraction=1.0)
+    with pytest.raises(InputError, match="no such dataset"):
+        export_yolo(tmp_path / "missing", tmp_path / "o")
+    (tmp_path / "f").write_text("")
+    with pytest.raises(InputError, match="not a folder"):
+        export_yolo(synth_dataset, tmp_path / "f")
