@@ -224,6 +224,12 @@ def _check_semantics(v: _Validator, data: dict, parsed: dict):
         color = o.get("color")
         if color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(color)):
             v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
+    blend = parsed.get("scene", {}).get("blend")
+    if blend is not None:
+        if not blend.exists():
+            v.err(["scene", "blend"], f"file not found: {blend}")
+        elif not blend.is_file():
+            v.err(["scene", "blend"], f"not a file: {blend}")
     ground = data.get("scene", {}).get("ground")
     if ground and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(ground.get("color", ""))):
         v.err(["scene", "ground", "color"], f"expected a colour #rrggbb, got {ground.get('color')!r}")

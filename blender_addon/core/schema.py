@@ -120,6 +120,13 @@ SCHEMA = Section({
             "category": V("str", None, doc="label the ground with this category (default: unlabelled, 0)"),
             "color": V("str", "#808080", doc="ground colour #rrggbb"),
         }, optional=True),
+        "blend": V("path", None, doc="render this .blend file's scene: its mesh objects are labelled "
+                                     "(targets by collection, every other one as category 0)"),
+        "targets": Section({
+            "collection": V("str", "Synthblend Targets",
+                            doc="collection of the .blend whose objects are targets; category from "
+                                "each object's custom property synthblend_category (default: its name)"),
+        }),
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),
