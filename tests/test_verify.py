@@ -305,6 +305,8 @@ def test_clean_dataset_passes(dataset):
         assert f.instance_agreement >= 0.9995
         assert f.depth_rel_median < 1e-7 and f.depth_rel_p99 < 1e-6     # float32 EXR only
         assert f.semantic_mismatch == 0 and f.zero_depth_mismatch == 0
+        assert f.object_worst_edge <= 1 / 3 and f.object_worst_depth < 1e-7
+        assert {d["instance_id"] for d in f.objects_detail} == {1, 2, 3, 5}
         assert f.from_source == 3                   # two blocks and the prism from their sources
         assert not f.warnings
     assert "PASS: 2/2 frames pass" in text and "000001" in text
@@ -388,8 +390,35 @@ def test_flipped_instance_pixels_fail_only_instance(fresh):
     refresh_visibility(meta, inst2)
     write_frame(root, 0, meta, inst2, depth, semantic_of(inst2, meta["objects"]))
     fc = V.verify_dataset(root).frames[0]
-    assert failed_figures(fc) == {"instance"}, fc.failures
+    assert failed_figures(fc) == {"instance", "object mask"}, fc.failures
     assert fc.instance_agreement < 0.9995
+    assert "id 2 (cube_1_0): 12 px differ" in " ".join(fc.failures)
+
+
+def test_per_object_checks_catch_what_frame_figures_hide(fresh):
+    """A few wrong pixels on one object, or its depth off by 1e-4, pass the frame-wide figures."""
+    root = fresh["root"]
+    meta, inst, depth, sem = read_frame(root, 0)
+    loose = V.Thresholds(instance_agreement=0.99)
+    ys, xs = np.nonzero(inst == 3)
+    inst2 = inst.copy()
+    inst2[ys[:6], xs[:6]] = 5                                 # 6 prism pixels become ground
+    refresh_visibility(meta, inst2)
+    write_frame(root, 0, meta, inst2, depth, semantic_of(inst2, meta["objects"]))
+    fc = V.verify_dataset(root, thresholds=loose).frames[0]
+    assert failed_figures(fc) == {"object mask"}, fc.failures
+    detail = {d["instance_id"]: d for d in fc.objects_detail}
+    assert detail[3]["px_differ"] == 6 and detail[3]["px_ray"] == (inst == 3).sum()
+    assert 4 not in detail                                    # invisible: not listed
+
+    refresh_visibility(meta, inst)
+    d2 = np.where(inst == 3, depth * (1 + 1e-4), depth)
+    write_frame(root, 0, meta, inst, d2, sem)
+    fc = V.verify_dataset(root).frames[0]
+    assert failed_figures(fc) == {"object depth"}, fc.failures
+    assert 9e-5 < fc.object_worst_depth < 1.1e-4
+    off = V.Thresholds(object_depth_rel_median=None)
+    assert V.verify_dataset(root, thresholds=off).passed
 
 
 def test_scaled_depth_fails_depth(fresh):
@@ -397,7 +426,7 @@ def test_scaled_depth_fails_depth(fresh):
     meta, inst, depth, sem = read_frame(root, 0)
     write_frame(root, 0, meta, inst, depth * (1 + 1e-3), sem)
     fc = V.verify_dataset(root).frames[0]
-    assert failed_figures(fc) == {"depth"}, fc.failures
+    assert failed_figures(fc) == {"depth", "object depth"}, fc.failures
     assert 9e-4 < fc.depth_rel_median < 1.1e-3
 
 
@@ -520,3 +549,45 @@ def test_cli(dataset, fresh, tmp_path):
                         "--frames", "0"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "PASS: 1/1 frames pass" in r.stdout
+
+
+# ------------------------------------------------------------------- the demo assets verify relies on
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _make_assets_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_assets", REPO / "scene_assets" / "make_assets.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_demo_meshes_are_what_make_assets_makes():
+    """The committed files hold the generator's triangles, as trimesh reads them raw (no axis or
+    unit conversion), small and closed."""
+    M = _make_assets_module()
+    for name, make in M.ASSETS.items():
+        path = REPO / "scene_assets" / "meshes" / name
+        assert path.stat().st_size < 300_000, name
+        v, f = make()
+        m = trimesh.load(str(path), force="mesh", process=False)
+        assert len(m.faces) == len(f) <= 5000, name
+        np.testing.assert_allclose(np.asarray(m.triangles), v[f], rtol=0,
+                                   atol=1e-6 * np.abs(v).max(), err_msg=name)
+        assert trimesh.Trimesh(m.vertices, m.faces).is_watertight, name   # merged copy
+    mug = trimesh.load(str(REPO / "scene_assets" / "meshes" / "mug.ply"), force="mesh", process=False)
+    np.testing.assert_allclose(mug.bounds, [[-40, -40, 0], [69, 40, 95]], atol=1e-6)   # mm
+    rod = trimesh.load(str(REPO / "scene_assets" / "meshes" / "rod.glb"), force="mesh", process=False)
+    np.testing.assert_allclose(rod.extents, [0.008, 0.008, 0.2], atol=1e-9)
+
+
+def test_demo_config_loads():
+    from synthblend.core.config import load_config
+
+    cfg = load_config(REPO / "scene_assets" / "demo.yaml")
+    assert cfg.resolution == (320, 240) and cfg.frames == 8
+    names = [c["name"] for c in cfg.categories()]
+    assert names == ["mug", "bottle", "box", "ring", "rod", "ball"]
