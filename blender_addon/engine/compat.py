@@ -4,6 +4,30 @@ from __future__ import annotations
 import bpy
 
 VERSION = tuple(bpy.app.version)
+# True inside a Blender executable (GUI or -b), False in the bpy module from PyPI.
+IN_BLENDER_BINARY = bool(bpy.app.binary_path)
+
+
+def use_pure_exr() -> None:
+    """Inside a Blender executable, decode and write EXR with synthblend's pure-numpy code: the
+    OpenEXR wheel's native libraries clash with Blender's own (Debian's 3.4 crashes)."""
+    if IN_BLENDER_BINARY:
+        import os
+        from ..dataset.exr import PURE_ENV
+        os.environ.setdefault(PURE_ENV, "1")
+
+
+use_pure_exr()
+
+
+def active_view_layer(scene):
+    """The view layer a render of ``scene`` uses (``render.use_single_layer``): the window's when
+    ``scene`` is the context scene, else the scene's first."""
+    ctx_scene = getattr(bpy.context, "scene", None)
+    vl = getattr(bpy.context, "view_layer", None)
+    if ctx_scene == scene and vl is not None:
+        return vl
+    return scene.view_layers[0]
 
 
 def version_string() -> str:

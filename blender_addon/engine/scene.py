@@ -80,10 +80,16 @@ def mesh_key(entry: int, data: dict) -> str:
 class SceneBuilder:
     """Owns the Blender scene of one worker process."""
 
-    def __init__(self, config, threads: int = 0, gpu_ids=None):
+    def __init__(self, config, threads: int = 0, gpu_ids=None, reset: bool = True, log=print):
+        """``reset``: start from an empty file (or the config's ``scene.blend``), as workers do;
+        False: build into the scene open now (the add-on), keeping the user's objects."""
         self.config = config
         self.threads = threads
         self.gpu_ids = gpu_ids
+        self.reset = reset
+        self.log = log
+        self.blend_objects: list = []      # the user's labelled objects (engine.blend_scene)
+        self.category_ids = {c["name"]: c["id"] for c in config.categories()}
         self.meshes: dict[str, MeshAsset] = {}
         self.pools: list[list] = []        # per config entry: pool of bpy objects
         self.ground = None
@@ -93,14 +99,46 @@ class SceneBuilder:
 
     # -- building -----------------------------------------------------------------------------------
     def build(self) -> None:
-        bpy.ops.wm.read_factory_settings(use_empty=True)
+        from . import blend_scene
+
+        blend = self.config.parsed["scene"].get("blend")
+        if self.reset:
+            if blend is not None:
+                blend_scene.open_blend(blend)
+            else:
+                bpy.ops.wm.read_factory_settings(use_empty=True)
+        blend_scene.clear_generated()
         scene = bpy.context.scene
         self.scene = scene
-        self._configure_render(scene)
-        self._build_camera(scene)
-        self._build_world(scene)
-        self._build_objects(scene)
-        self._build_lights(scene)
+        self.view_layer = compat.active_view_layer(scene)
+        blend_scene.remember_user_view(scene)
+        with blend_scene.tag_new_datablocks():
+            self.collection = blend_scene.generated_collection(scene)
+            self._configure_render(scene)
+            self._build_camera(scene)
+            self._build_world(scene)
+            self._build_objects(scene)
+            self._build_lights(scene)
+        if blend is not None or not self.reset:
+            self.blend_objects = blend_scene.capture(
+                scene, self.view_layer, self.config.data["scene"]["targets"]["collection"],
+                strict=blend is not None, log=self.log)
+            known = list(self.category_ids)
+            for name in blend_scene.extra_categories(self.blend_objects, known):
+                self.category_ids[name] = len(self.category_ids) + 1
+
+    def categories(self) -> list[dict]:
+        """[{id, name}]: the config's categories, then those of the .blend's targets."""
+        return [{"id": i, "name": n} for n, i in self.category_ids.items()]
+
+    def add_blend_objects(self, spec: FrameSpec) -> FrameSpec:
+        """Append the user's objects to ``spec`` (ids after every sampled object)."""
+        from . import blend_scene
+
+        if self.blend_objects:
+            first = 1 + max((o.instance_id for o in spec.objects), default=0)
+            spec.objects.extend(blend_scene.object_specs(self.blend_objects, first, self.category_ids))
+        return spec
 
     def _configure_render(self, scene) -> None:
         r = self.config.data["render"]
@@ -130,7 +168,8 @@ class SceneBuilder:
         cyc.samples = r["samples"]
         self.denoise_available = compat.has_denoiser()
         cyc.use_denoising = bool(r["denoise"]) and self.denoise_available
-        vl = scene.view_layers[0]
+        vl = self.view_layer
+        scene.render.use_single_layer = True
         vl.use_pass_z = True
         vl.use_pass_object_index = True
         compat.set_multilayer_exr(scene.render.image_settings)
@@ -140,7 +179,7 @@ class SceneBuilder:
         cam.type = "PERSP"
         cam.lens_unit = "MILLIMETERS"
         obj = bpy.data.objects.new("synthblend_camera", cam)
-        scene.collection.objects.link(obj)
+        self.collection.objects.link(obj)
         scene.camera = obj
         self.camera = obj
 
@@ -177,7 +216,7 @@ class SceneBuilder:
             pool = []
             for k in range(self.config.max_count(i)):
                 ob = bpy.data.objects.new(f"{asset.key}_{k}", asset.mesh)
-                scene.collection.objects.link(ob)
+                self.collection.objects.link(ob)
                 ob.hide_render = True
                 ob.hide_viewport = True
                 pool.append(ob)
@@ -188,7 +227,7 @@ class SceneBuilder:
             mat, _ = compat.principled_material("synthblend_ground", hex_to_linear(ground["color"]), 0.8)
             asset.mesh.materials.append(mat)
             self.ground = bpy.data.objects.new("ground", asset.mesh)
-            scene.collection.objects.link(self.ground)
+            self.collection.objects.link(self.ground)
 
     def _build_lights(self, scene) -> None:
         d = self.config.parsed["lighting"]["count"]
@@ -196,7 +235,7 @@ class SceneBuilder:
         for k in range(n):
             light = bpy.data.lights.new(f"synthblend_light_{k}", "POINT")
             ob = bpy.data.objects.new(f"synthblend_light_{k}", light)
-            scene.collection.objects.link(ob)
+            self.collection.objects.link(ob)
             ob.hide_render = True
             self.lights.append(ob)
 
@@ -219,6 +258,9 @@ class SceneBuilder:
 
         used = set()
         for o in spec.objects:
+            if o.entry <= -2:                      # the user's object: labelled, never moved
+                self.blend_objects[-2 - o.entry].obj.pass_index = o.instance_id
+                continue
             ob = self.ground if o.entry < 0 else self.pools[o.entry][o.slot]
             used.add(ob.name)
             ob.matrix_world = Matrix(np.asarray(o.obj2world).tolist())

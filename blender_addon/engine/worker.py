@@ -17,10 +17,11 @@ from .scene import SceneBuilder
 class FrameRenderer:
     """Renders frames of ``config`` into ``out_dir``; build cost is paid once in the constructor."""
 
-    def __init__(self, config, out_dir, threads: int = 0, gpu_ids=None):
+    def __init__(self, config, out_dir, threads: int = 0, gpu_ids=None, reset: bool = True):
+        """``reset=False``: build into the scene open now (the add-on) instead of a fresh file."""
         self.config = config
         self.out_dir = Path(out_dir)
-        self.builder = SceneBuilder(config, threads=threads, gpu_ids=gpu_ids)
+        self.builder = SceneBuilder(config, threads=threads, gpu_ids=gpu_ids, reset=reset)
         self.builder.build()
         self.writer = DatasetWriter(self.out_dir)
         self.scratch = scratch_dir()
@@ -32,12 +33,28 @@ class FrameRenderer:
         if "ground" in self.builder.meshes:
             m = self.builder.meshes["ground"]
             self.mesh_paths[-1] = self.writer.write_mesh(m.key, m.vertices, m.faces)
+        for k, b in enumerate(self.builder.blend_objects):      # the user's .blend objects
+            self.mesh_paths[-2 - k] = self.writer.write_mesh(b.mesh_key, b.vertices, b.faces)
+        self._complete_manifest_categories()
+
+    def _complete_manifest_categories(self) -> None:
+        """Categories of a .blend's targets are known only once it is open: add them to
+        dataset.json (every worker writes the same bytes; a no-op without new categories)."""
+        import json
+        cats = self.builder.categories()
+        p = self.out_dir / "dataset.json"
+        if len(cats) == len(self.config.categories()) or not p.exists():
+            return
+        man = json.loads(p.read_text())
+        if man.get("categories") != cats:
+            man["categories"] = cats
+            self.writer.write_manifest(man)
 
     def render_frame(self, frame: int) -> dict:
         """Render and write frame ``frame``; returns per-stage seconds."""
         outs = set(self.config.outputs)
         t0 = time.perf_counter()
-        spec = sample(self.config, self.config.seed, frame)
+        spec = self.builder.add_blend_objects(sample(self.config, self.config.seed, frame))
         t1 = time.perf_counter()
         self.builder.apply(spec)
         t2 = time.perf_counter()
