@@ -414,10 +414,9 @@ def verify_frame(dataset_dir, frame: int, geometry: _Geometry, thresholds: Thres
     def load(kind, reader, ext):
         path = root / kind / f"{stem}{ext}"
         if not path.exists():
-            if outputs is None or kind in outputs:
-                if outputs is not None:
-                    fc.errors.append(f"{kind}/{stem}{ext} is missing")
-                    fail(f"{kind}: file missing")
+            if outputs is not None and kind in outputs:     # promised by dataset.json
+                fc.errors.append(f"{kind}/{stem}{ext} is missing")
+                fail(f"{kind}: file missing")
             return None
         try:
             arr = reader(path)
@@ -436,6 +435,8 @@ def verify_frame(dataset_dir, frame: int, geometry: _Geometry, thresholds: Thres
     sem = load("semantic", _read_label_png, ".png")
 
     id_to_cat = {int(o["instance_id"]): int(o.get("category_id") or 0) for o in objects}
+    if inst is None and depth is None:
+        fc.warnings.append("no instance or depth map: nothing compared with the ray cast")
 
     # instance agreement
     if inst is not None:
