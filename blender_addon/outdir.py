@@ -52,6 +52,8 @@ def prepare(out: Path, config, frames: list[int], resume: bool, overwrite: bool)
         parent = out.resolve().parent
         while not parent.exists():
             parent = parent.parent
+        if not parent.is_dir():
+            raise InputError(str(out), f"cannot create the output folder: {parent} is a file")
         if not os.access(parent, os.W_OK):
             raise InputError(str(out), f"cannot create the output folder: {parent} is not writable")
         return list(frames)

@@ -13,6 +13,7 @@ import copy
 import difflib
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,12 @@ import yaml
 
 from . import distributions as dist
 from .errors import ConfigError, ConfigErrors
-from .schema import SCHEMA, Custom, D, ListOf, Section, V
+from .schema import MAX_INSTANCES, MIN_RESOLUTION, SCHEMA, Custom, D, ListOf, Section, V
+
+
+def _num(x) -> str:
+    """1e7 -> '10000000', 0.5 -> '0.5', 1e-06 -> '1e-06' (limits in messages)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def key_path(parts) -> str:
@@ -143,10 +149,10 @@ class _Validator:
                 lo, hi = b
                 if f.min is not None and (lo < f.min or (f.min_exclusive and lo <= f.min)):
                     rel = ">" if f.min_exclusive else ">="
-                    self.err(parts, f"every value must be {rel} {f.min:g}; got {value!r}")
+                    self.err(parts, f"every value must be {rel} {_num(f.min)}; got {value!r}")
                     return value, None
                 if f.max is not None and hi > f.max:
-                    self.err(parts, f"every value must be <= {f.max:g}; got {value!r}")
+                    self.err(parts, f"every value must be <= {_num(f.max)}; got {value!r}")
                     return value, None
         return value, d
 
@@ -161,6 +167,8 @@ class _Validator:
         elif t == "float":
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 bad = f"expected a number, got {value!r}"
+            elif not math.isfinite(value):
+                bad = f"expected a finite number, got {value!r}"
             else:
                 value = float(value)
         elif t == "bool":
@@ -180,6 +188,8 @@ class _Validator:
                 bad = f"expected [width, height] in pixels, got {value!r}"
             elif min(value) <= 0:
                 bad = f"width and height must be positive, got {value!r}"
+            elif min(value) < MIN_RESOLUTION:
+                bad = f"width and height must be at least {MIN_RESOLUTION} (Blender's minimum), got {value!r}"
             elif max(value) > 16384:
                 bad = f"width and height must be at most 16384, got {value!r}"
         elif t == "outputs":
@@ -194,7 +204,9 @@ class _Validator:
                     bad = f"duplicate outputs in {value!r}"
         if bad is None and f.min is not None and t in ("int", "float"):
             if value < f.min or (f.min_exclusive and value <= f.min):
-                bad = f"must be {'>' if f.min_exclusive else '>='} {f.min:g}, got {value!r}"
+                bad = f"must be {'>' if f.min_exclusive else '>='} {_num(f.min)}, got {value!r}"
+        if bad is None and f.max is not None and t in ("int", "float") and value > f.max:
+            bad = f"must be <= {_num(f.max)}, got {value!r}"
         if bad:
             self.err(parts, bad)
             return value, None
@@ -205,9 +217,15 @@ class _Validator:
 
 def _check_semantics(v: _Validator, data: dict, parsed: dict):
     """Cross-key checks the schema cannot express."""
-    objs = data.get("scene", {}).get("objects", [])
-    for i, (o, p) in enumerate(zip(objs, parsed["scene"]["objects"])):
+    objs = (data.get("scene") or {}).get("objects") or []
+    n_instances = 0
+    for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [])):
+        if not o or p is None:   # not a mapping: reported already
+            continue
         parts = ["scene", "objects", i]
+        count = p.get("count")
+        if count is not None:
+            n_instances += int(max(count.values() if count.values() is not None else [count.bounds()[1]]))
         has_mesh, has_prim = o.get("mesh") is not None, o.get("primitive") is not None
         if has_mesh == has_prim:
             v.err(parts, "each object needs exactly one of 'mesh' or 'primitive'")
@@ -218,44 +236,84 @@ def _check_semantics(v: _Validator, data: dict, parsed: dict):
                 v.err(parts + ["mesh"], f"file not found: {path}")
             elif not path.is_file():
                 v.err(parts + ["mesh"], f"not a file: {path}")
-        if o.get("category") is None:
+        if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
             o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
             p["category"] = o["category"]
         color = o.get("color")
         if color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(color)):
             v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
-    blend = parsed.get("scene", {}).get("blend")
+    blend = (parsed.get("scene") or {}).get("blend")
     if blend is not None:
         if not blend.exists():
             v.err(["scene", "blend"], f"file not found: {blend}")
         elif not blend.is_file():
             v.err(["scene", "blend"], f"not a file: {blend}")
-    ground = data.get("scene", {}).get("ground")
+    ground = (data.get("scene") or {}).get("ground")
+    if n_instances + bool(ground) > MAX_INSTANCES:
+        v.err(["scene", "objects"], f"the objects' largest counts add up to {n_instances}"
+                                    f"{' plus the ground' if ground else ''}; at most {MAX_INSTANCES} "
+                                    "instances fit in Blender's object index")
     if ground and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(ground.get("color", ""))):
         v.err(["scene", "ground", "color"], f"expected a colour #rrggbb, got {ground.get('color')!r}")
-    cam = data.get("camera", {})
+    cam = data.get("camera") or {}
     if isinstance(cam.get("clip_start"), float) and isinstance(cam.get("clip_end"), float):
         if cam["clip_start"] >= cam["clip_end"]:
             v.err(["camera", "clip_end"], "must be greater than clip_start")
+    from . import dr_schema
+    dr_schema.check(v, data, parsed)       # materials, world, distractors, keypoints
 
 
 class Config:
     """A validated config. ``data``: resolved plain values; ``parsed``: Dist objects and paths."""
 
     def __init__(self, raw: dict, path: Path | None = None, base_dir: Path | None = None,
-                 text: str | None = None):
+                 text: str | None = None, check_assets: bool = False, *, lines: dict | None = None,
+                 label: str | None = None):
+        """``check_assets``: also load every mesh file (``synthblend check``). ``lines`` and
+        ``label`` carry the source's line numbers and file name over to derived configs."""
         self.path = Path(path).resolve() if path else None
         self.base_dir = Path(base_dir or (self.path.parent if self.path else Path.cwd())).resolve()
         self.raw = copy.deepcopy(raw)
-        v = _Validator(str(path) if path else None, self.base_dir, _line_map(text) if text else {})
+        self._label = label or (str(path) if path else None)
+        self._lines = lines if lines is not None else (_line_map(text) if text else {})
+        v = _Validator(self._label, self.base_dir, self._lines)
         if not isinstance(raw, dict):
             v.err([], f"a config is a mapping of keys, got {type(raw).__name__}")
             raise ConfigErrors(v.errors)
         self.data, self.parsed = v.section(SCHEMA, raw, [])
         if not v.errors:
-            _check_semantics(v, self.data, self.parsed)
+            from .quality import resolve
+            resolve(self.data["render"])
+            self.parsed["render"].update(self.data["render"])
+        _check_semantics(v, self.data, self.parsed)
+        if check_assets:
+            v.errors.extend(self.asset_errors())
         if v.errors:
-            raise ConfigErrors(v.errors)
+            raise ConfigErrors(sorted(v.errors, key=lambda e: e.lineno or 0))   # in file order
+
+    def error(self, parts, what: str) -> ConfigError:
+        """A ConfigError about key ``parts`` (a list such as ['scene', 'objects', 0, 'mesh'])."""
+        v = _Validator(self._label, self.base_dir, self._lines)
+        v.err(list(parts), what)
+        return v.errors[0]
+
+    def asset_errors(self) -> list[ConfigError]:
+        """Load every existing mesh file once; corrupt, empty or unreadable ones become errors
+        (a missing file is reported by validation already)."""
+        from .assets import load_mesh
+        from .errors import InputError
+
+        errors = []
+        objs = (self.parsed.get("scene") or {}).get("objects") or []
+        for i, p in enumerate(objs):
+            path = (p or {}).get("mesh")
+            if path is None or not path.is_file():
+                continue
+            try:
+                load_mesh(path)
+            except InputError as e:
+                errors.append(self.error(["scene", "objects", i, "mesh"], e.what))
+        return errors
 
     # -- conveniences ----------------------------------------------------------------------------
     @property
@@ -284,6 +342,9 @@ class Config:
         ground = self.data["scene"].get("ground")
         if ground and ground.get("category") and ground["category"] not in names:
             names.append(ground["category"])
+        distractors = self.data["scene"].get("distractors")
+        if distractors and distractors.get("category") and distractors["category"] not in names:
+            names.append(distractors["category"])
         return [{"id": i + 1, "name": n} for i, n in enumerate(names)]
 
     def category_id(self, name: str | None) -> int:
@@ -313,12 +374,12 @@ class Config:
         raw = copy.deepcopy(self.raw)
         for path, value in overrides.items():
             set_path(raw, path, copy.deepcopy(value))
-        return Config(raw, path=self.path, base_dir=self.base_dir)
+        return Config(raw, path=self.path, base_dir=self.base_dir, lines=self._lines, label=self._label)
 
     def with_values(self, **top) -> "Config":
         raw = copy.deepcopy(self.raw)
         raw.update(top)
-        return Config(raw, path=self.path, base_dir=self.base_dir)
+        return Config(raw, path=self.path, base_dir=self.base_dir, lines=self._lines, label=self._label)
 
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -368,22 +429,64 @@ def read_yaml(path: Path) -> tuple[Any, str]:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(str(path), "", f"cannot read: {e}")
     try:
+        _check_structure(str(path), yaml.compose(text, Loader=yaml.SafeLoader))
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(str(path), "", f"YAML syntax error: {problem}", line)
+    except RecursionError:
+        raise ConfigError(str(path), "", "YAML nested too deeply")
     if raw is None:
         raise ConfigError(str(path), "", "the file is empty")
     return raw, text
 
 
-def load_config(path, overrides: dict | None = None) -> Config:
-    """Load, validate and (optionally) override a config file."""
+MAX_NODES = 100_000   # a config is small; this stops alias bombs ("billion laughs")
+
+
+def _check_structure(file: str, root) -> None:
+    """Reject what safe_load accepts but no config needs: duplicate keys (the first value would be
+    silently lost), recursive aliases and alias bombs."""
+    sizes: dict = {}
+    active: set = set()
+
+    def size(node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in active:
+            raise ConfigError(file, "", "YAML alias refers to itself", node.start_mark.line + 1)
+        active.add(id(node))
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+                    if k.value in seen:
+                        raise ConfigError(file, "", f"duplicate key {k.value!r} (first at line "
+                                                    f"{seen[k.value]})", k.start_mark.line + 1)
+                    seen[k.value] = k.start_mark.line + 1
+                n += size(k) + size(v)
+        elif isinstance(node, yaml.SequenceNode):
+            n += sum(size(v) for v in node.value)
+        active.discard(id(node))
+        sizes[id(node)] = n
+        if n > MAX_NODES:
+            raise ConfigError(file, "", f"YAML expands to more than {MAX_NODES} values (aliases?)",
+                              node.start_mark.line + 1)
+        return n
+
+    if root is not None:
+        size(root)
+
+
+def load_config(path, overrides: dict | None = None, check_assets: bool = False) -> Config:
+    """Load, validate and (optionally) override a config file. ``check_assets``: also load every
+    mesh file, so corrupt ones are reported with the config's other problems."""
     path = Path(path)
     raw, text = read_yaml(path)
-    cfg = Config(raw, path=path, text=text)
+    cfg = Config(raw, path=path, text=text, check_assets=check_assets)
     return cfg.override(overrides) if overrides else cfg
 
 
@@ -395,7 +498,7 @@ def config_from_dict(raw: dict, base_dir=None) -> Config:
 def validate(path) -> list[ConfigError]:
     """All problems of a config file (empty list = valid)."""
     try:
-        load_config(path)
+        load_config(path, check_assets=True)
     except ConfigErrors as e:
         return e.errors
     except ConfigError as e:

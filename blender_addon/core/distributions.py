@@ -24,6 +24,7 @@ import numpy as np
 
 DIST_NAMES = ("uniform", "normal", "loguniform", "randint", "choice")
 KINDS = ("float", "int", "vec3", "vec2", "str", "any")
+MAX_ENUMERATED = 10_000   # Dist.values() lists at most this many randint values
 
 
 def _is_num(x) -> bool:
@@ -134,6 +135,8 @@ class Dist:
             return list(self.args)
         if self.name == "randint":
             lo, hi = self.args
+            if hi - lo > MAX_ENUMERATED:   # {randint: [0, 10**12]} must not build a huge list
+                return None
             return list(range(lo, hi + 1))
         return None
 

@@ -15,8 +15,8 @@ class InputError(Exception):
         self.what = what
 
     def line(self) -> str:
-        """The single line the CLI prints."""
-        return f"error: {self}"
+        """The single line the CLI prints (control characters escaped, length capped)."""
+        return one_line(f"error: {self}")
 
 
 class ConfigError(InputError):
@@ -44,3 +44,13 @@ class ConfigErrors(InputError):
 
     def lines(self) -> list[str]:
         return [e.line() for e in self.errors]
+
+
+MAX_LINE = 400
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` as one printable line: newlines and other control characters escaped (a file name
+    or value may hold them), cut to ``limit`` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return text if len(text) <= limit else text[: limit - 3] + "..."

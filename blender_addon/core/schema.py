@@ -16,9 +16,17 @@ from typing import Any, Callable
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey")
 LIGHT_TYPES = ("point", "sun", "spot", "area")
-OUTPUTS = ("rgb", "depth", "instance", "semantic")
+BASE_OUTPUTS = ("rgb", "depth", "instance", "semantic")
+# normals (EXR), boxes3d and keypoints (meta), amodal (masks + visib_fract): core/dr_schema.py
+OUTPUTS = BASE_OUTPUTS + ("normals", "boxes3d", "keypoints", "amodal")
 DEVICES = ("cpu", "gpu")
 SENSOR_FITS = ("horizontal", "vertical", "auto")
+from .quality import QUALITIES  # noqa: E402
+# Limits that keep a typo from asking for the impossible (every pool object is built up front).
+MAX_FRAMES = 10_000_000
+MAX_INSTANCES = 32_767       # Blender's Object.pass_index (the instance id) stops at 32767
+MAX_LIGHTS = 128
+MIN_RESOLUTION = 4           # Blender's smallest image side
 
 
 @dataclass
@@ -44,6 +52,7 @@ class V:
     min: float | None = None
     min_exclusive: bool = False
     required: bool = False
+    max: float | None = None
     doc: str = ""
 
 
@@ -95,7 +104,7 @@ OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
     "category": V("str", None, doc="class name; default: the mesh file's stem or the primitive name"),
-    "count": D("int", 1, min=0, doc="instances per frame"),
+    "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame"),
     "scale": D("float", 1.0, min=0, min_exclusive=True, doc="mesh units to meters (uniform)"),
     "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m"),
     "rotation": Custom(parse_rotation, "none", doc="uniform_so3 | none | {euler_deg: ...}"),
@@ -104,14 +113,19 @@ OBJECT = Section({
 
 SCHEMA = Section({
     "seed": V("int", 0, doc="base seed; frame i draws from (seed, i) only"),
-    "frames": V("int", 10, min=1, doc="number of frames"),
+    "frames": V("int", 10, min=1, max=MAX_FRAMES, doc="number of frames"),
     "render": Section({
         "resolution": V("resolution", [640, 480], doc="[width, height] in pixels"),
-        "samples": V("int", 64, min=1, doc="Cycles samples for RGB"),
-        "denoise": V("bool", True, doc="OpenImageDenoise on RGB (skipped where Blender lacks it)"),
+        "quality": V("str", "standard", allowed=QUALITIES,
+                     doc="preset for samples, adaptive_threshold, denoise, max_bounces (core/quality.py)"),
+        "samples": V("int", None, min=1, max=16_777_216, doc="Cycles samples for RGB (default: from quality)"),
+        "denoise": V("bool", None, doc="OpenImageDenoise on RGB (default: from quality; skipped where Blender lacks it)"),
+        "adaptive_threshold": V("float", None, min=0, doc="Cycles adaptive sampling noise threshold; 0 = off"),
+        "max_bounces": V("int", None, min=0, max=1024, doc="light path bounces (default: from quality)"),
         "device": V("str", "cpu", allowed=DEVICES, doc="cpu | gpu (CUDA/OptiX)"),
-        "outputs": V("outputs", list(OUTPUTS), doc="subset of rgb, depth, instance, semantic"),
-        "threads": V("int", 0, min=0, doc="Cycles threads per worker; 0 = cores / workers"),
+        "outputs": V("outputs", list(BASE_OUTPUTS),
+                     doc="subset of rgb, depth, instance, semantic, normals, boxes3d, keypoints, amodal"),
+        "threads": V("int", 0, min=0, max=1024, doc="Cycles threads per worker; 0 = cores / workers"),
     }),
     "scene": Section({
         "objects": ListOf(OBJECT),
@@ -134,17 +148,17 @@ SCHEMA = Section({
         "elevation_deg": D("float", 30.0, min=-90, max=90, doc="above the look_at's horizontal plane"),
         "azimuth_deg": D("float", 0.0, doc="counter-clockwise from +x about +z"),
         "roll_deg": D("float", 0.0, doc="rotation about the optical axis"),
-        "focal_length_mm": D("float", 35.0, min=0, min_exclusive=True),
-        "sensor_width_mm": D("float", 36.0, min=0, min_exclusive=True),
+        "focal_length_mm": D("float", 35.0, min=1),     # Blender's minimum: below it, it clamps
+        "sensor_width_mm": D("float", 36.0, min=1),
         "sensor_fit": V("str", "horizontal", allowed=SENSOR_FITS,
                         doc="which image side sensor_width_mm spans (Blender's sensor fit)"),
         "shift_x": D("float", 0.0, doc="lens shift, fraction of the larger image side (Blender)"),
         "shift_y": D("float", 0.0, doc="lens shift, fraction of the larger image side (Blender)"),
-        "clip_start": V("float", 0.01, min=0, min_exclusive=True, doc="m"),
-        "clip_end": V("float", 1000.0, min=0, min_exclusive=True, doc="m"),
+        "clip_start": V("float", 0.01, min=1e-6, doc="m"),
+        "clip_end": V("float", 1000.0, min=1e-6, doc="m"),
     }),
     "lighting": Section({
-        "count": D("int", 1, min=0),
+        "count": D("int", 1, min=0, max=MAX_LIGHTS),
         "type": D("str", "point", allowed=LIGHT_TYPES),
         "power_w": D("float", 500.0, min=0, doc="point/spot/area power, W"),
         "sun_strength": D("float", 3.0, min=0, doc="sun irradiance, W/m^2 (sun lights only)"),
@@ -157,3 +171,10 @@ SCHEMA = Section({
         "world_strength": D("float", 0.5, min=0, doc="uniform grey world background strength"),
     }),
 })
+
+
+# Domain randomization keys (materials, world, distractors, placement, camera effects, augment,
+# keypoints): defined in core/dr_schema.py, plugged in here.
+from . import dr_schema as _dr  # noqa: E402  (it builds on the classes above)
+
+_dr.install(SCHEMA, OBJECT)
