@@ -174,10 +174,11 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1) -> dict:
     (out / "models").mkdir(parents=True, exist_ok=True)
     models_info, model_map = {}, {}
     for (mesh_rel, skey), (obj_id, o) in models.items():
-        mesh = meshes.get(mesh_rel)
-        v = np.asarray(mesh.vertices, float) * np.asarray(skey) * 1000.0
         import trimesh
 
+        mesh = meshes.get(mesh_rel)
+        _, s = split_scale(np.asarray(o["obj2cam"], float)[:3, :3])  # exact, not the rounded key
+        v = np.asarray(mesh.vertices, float) * s * 1000.0
         mm = trimesh.Trimesh(v, mesh.faces, process=False)
         atomic_write_bytes(out / "models" / f"obj_{obj_id:06d}.ply",
                            _ply_with_normals(v, mesh.faces, mm.vertex_normals))
