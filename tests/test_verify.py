@@ -511,6 +511,19 @@ def test_source_assets_win_over_meshes(fresh):
     assert fc.from_source == 1 and not fc.passed
 
 
+def test_unreadable_or_non_file_assets_fall_back_to_meshes(fresh):
+    root = fresh["root"]
+    (fresh["cfg_dir"] / "assets" / "block.ply").write_bytes(b"ply\ngarbage\n")
+    meta, inst, depth, sem = read_frame(root, 0)
+    meta["objects"][3]["asset"] = "blend:Prism"                # e.g. an object of a user's .blend
+    (root / "meta" / "000000.json").write_text(json.dumps(meta))
+    report = V.verify_dataset(root)
+    assert report.passed, V.format_report(report)
+    assert report.frames[0].from_source == 0
+    assert any("cannot load source asset" in n for n in report.notes)
+    assert "note: cannot load source asset" in V.format_report(report)
+
+
 def test_missing_files_fail_cleanly(fresh):
     root = fresh["root"]
     (root / "depth" / "000000.exr").unlink()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -163,6 +164,9 @@ def _read_depth_exr(path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]+:")   # "primitive:sphere", "blend:Cube"; not "C:\\"
+
+
 class _Geometry:
     """Loads and caches meshes (raw vertex coordinates, as trimesh reads them)."""
 
@@ -171,6 +175,7 @@ class _Geometry:
         self.config_dir = config_dir
         self.use_source_assets = use_source_assets
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.warnings: set[str] = set()
 
     def _load(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
         key = str(path.resolve())
@@ -187,7 +192,7 @@ class _Geometry:
         """The original asset file of an object, or None (primitive, ground, missing, disabled)."""
         if not self.use_source_assets or not isinstance(asset, str) or self.config_dir is None:
             return None
-        if asset.startswith("primitive:") or asset == "ground" or not asset:
+        if not asset or asset == "ground" or _SCHEME.match(asset):   # primitive:, blend:, ...
             return None
         p = Path(asset)
         p = p if p.is_absolute() else self.config_dir / p
@@ -205,8 +210,12 @@ class _Geometry:
         """(vertices, faces, from_source) of a meta object, in the frame obj2world applies to."""
         src = self.source_path(obj.get("asset"))
         if src is not None:
-            v, f = self._load(src)
-            return v, f, True
+            try:
+                v, f = self._load(src)
+                return v, f, True
+            except Exception as e:  # unreadable source: the dataset's copy still tells the truth
+                self.warnings.add(f"cannot load source asset {src} ({type(e).__name__}: {e}); "
+                                  f"using the dataset's {obj.get('mesh')}")
         mp = self.mesh_path(obj.get("mesh"))
         if mp is None:
             raise FileNotFoundError(
@@ -669,6 +678,7 @@ def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
         report.frames.append(fc)
         if progress is not None:
             progress(fc)
+    report.notes.extend(sorted(geometry.warnings))
     report.seconds = time.perf_counter() - t0
     return report
 
