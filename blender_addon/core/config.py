@@ -263,6 +263,17 @@ def _check_semantics(v: _Validator, data: dict, parsed: dict):
     dr_schema.check(v, data, parsed)       # materials, world, distractors, keypoints
 
 
+def _numbers_as_floats(v):
+    """``2`` and ``2.0`` mean the same in a config (the Blender panel writes floats): one identity."""
+    if isinstance(v, dict):
+        return {k: _numbers_as_floats(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_numbers_as_floats(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
 class Config:
     """A validated config. ``data``: resolved plain values; ``parsed``: Dist objects and paths."""
 
@@ -363,7 +374,7 @@ class Config:
     def identity(self) -> str:
         """Hash of everything that decides a frame's content (all but ``frames``): resume checks it."""
         d = {k: v for k, v in self.data.items() if k != "frames"}
-        blob = json.dumps(d, sort_keys=True, default=str)
+        blob = json.dumps(_numbers_as_floats(d), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
