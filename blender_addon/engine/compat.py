@@ -13,8 +13,7 @@ def use_pure_exr() -> None:
     OpenEXR wheel's native libraries clash with Blender's own (Debian's 3.4 crashes)."""
     if IN_BLENDER_BINARY:
         import os
-        from ..dataset.exr import PURE_ENV
-        os.environ.setdefault(PURE_ENV, "1")
+        os.environ.setdefault("SYNTHBLEND_PURE_EXR", "1")   # dataset.exr.PURE_ENV (no numpy import here)
 
 
 use_pure_exr()
@@ -108,3 +107,20 @@ def enable_gpu(scene, gpu_ids=None) -> str:
         scene.cycles.device = "GPU"
         return backend
     raise RuntimeError("no CUDA or OptiX GPU found for Cycles on this machine")
+
+
+def set_combined_pass(view_layer, enabled: bool) -> None:
+    """Turn the colour (Combined) pass on or off where this Blender lets us."""
+    if hasattr(view_layer, "use_pass_combined"):
+        view_layer.use_pass_combined = enabled
+
+
+def draw_progress(layout, owner, prop: str, text: str) -> None:
+    """A progress bar: ``layout.progress`` on 4.0+, a read-only slider before."""
+    factor = getattr(owner, prop)
+    if hasattr(layout, "progress"):
+        layout.progress(factor=factor, type="BAR", text=text)
+    else:
+        row = layout.row()
+        row.enabled = False
+        row.prop(owner, prop, text=text, slider=True)
