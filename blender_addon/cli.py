@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from .core.errors import ConfigErrors, InputError
+
+START = time.perf_counter()   # the CLI's start, for "time to first frame"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,17 +120,32 @@ def cmd_render(a) -> int:
     s = render_dataset(cfg, a.out, frames=a.frames, seed=a.seed, workers=a.workers, shard=a.shard,
                        resume=a.resume, overwrite=a.overwrite, backend=a.backend,
                        ray_address=a.ray_address, threads=a.threads, gpu_ids=_gpu_ids(a.gpu_ids),
-                       progress=not a.quiet)
+                       progress=not a.quiet, t_start=START, in_process=True)
     if not a.quiet:
         print(summary_text(s, cfg), file=sys.stderr)
     if s.interrupted:
         print(f"interrupted: {len(s.rendered)} frames finished and kept; complete the run with "
               f"`synthblend render {a.config} --out {a.out} --resume`", file=sys.stderr)
         return 130
-    if s.failed:
-        print(f"error: {len(s.failed)} frame(s) failed; details in {Path(a.out) / 'logs'}", file=sys.stderr)
+    if s.failed or s.missing:
+        print(failure_text(s, a), file=sys.stderr)
         return 1
     return 0
+
+
+def failure_text(s, a) -> str:
+    """One line: what went wrong first, what is missing, where the details are, how to finish."""
+    from .core.errors import one_line
+    first = ""
+    if s.failed:
+        key = min(s.failed, key=lambda k: (k < 0, k))
+        text = [ln for ln in str(s.failed[key]).strip().splitlines() if ln.strip()]
+        what = text[-1].strip() if text else "failed"
+        first = f"{what}" if key < 0 else f"frame {key}: {what}"
+        first += "; "
+    return one_line(f"error: {first}{len(s.missing)} frame(s) not rendered, the others are complete; "
+                    f"details in {Path(a.out) / 'logs'}; render the rest with "
+                    f"`synthblend render {a.config} --out {a.out} --resume`", limit=1000)
 
 
 def summary_text(s, cfg) -> str:
@@ -146,7 +164,6 @@ def summary_text(s, cfg) -> str:
 
 
 def cmd_check(a) -> int:
-    from .api import check_assets
     from .core.config import load_config, validate
 
     errors = validate(a.config)
@@ -154,8 +171,7 @@ def cmd_check(a) -> int:
         for e in errors:
             print(e.line(), file=sys.stderr)
         return 2
-    cfg = load_config(a.config)
-    check_assets(cfg)
+    cfg = load_config(a.config)   # validate() loaded the meshes already
     n_obj = len(cfg.data["scene"]["objects"])
     print(f"ok: {a.config}: {n_obj} object entr{'y' if n_obj == 1 else 'ies'}, "
           f"{len(cfg.categories())} categor{'y' if len(cfg.categories()) == 1 else 'ies'}, "

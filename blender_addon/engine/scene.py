@@ -165,13 +165,28 @@ class SceneBuilder:
                 self.gpu_backend = compat.enable_gpu(scene, self.gpu_ids)
             except RuntimeError as e:
                 raise InputError("render.device", f"gpu requested but {e}; use device: cpu")
-        cyc.samples = r["samples"]
+        from ..core import quality
+        self.gt_only = "rgb" not in self.config.outputs
+        q = quality.gt_only_settings() if self.gt_only else r
+        cyc.samples = q["samples"]
+        cyc.use_adaptive_sampling = q["adaptive_threshold"] > 0
+        if q["adaptive_threshold"] > 0:
+            cyc.adaptive_threshold = q["adaptive_threshold"]
+        for k, v in quality.light_paths(q["max_bounces"]).items():
+            setattr(cyc, k, v)
+        cyc.caustics_reflective = cyc.caustics_refractive = q["max_bounces"] >= 12
         self.denoise_available = compat.has_denoiser()
-        cyc.use_denoising = bool(r["denoise"]) and self.denoise_available
+        cyc.use_denoising = bool(q["denoise"]) and self.denoise_available
         vl = self.view_layer
         scene.render.use_single_layer = True
         vl.use_pass_z = True
         vl.use_pass_object_index = True
+        if self.gt_only:
+            # Ground truth only: the data passes need one camera-ray hit per pixel and no shading.
+            # No colour pass, one plain material for everything, lights off (see apply()).
+            compat.set_combined_pass(vl, False)
+            self._gt_material = bpy.data.materials.new("synthblend_gt_only")
+            vl.material_override = self._gt_material
         compat.set_multilayer_exr(scene.render.image_settings)
 
     def _build_camera(self, scene) -> None:
@@ -274,7 +289,7 @@ class SceneBuilder:
                     ob.hide_viewport = True
 
         for k, ob in enumerate(self.lights):
-            if k >= len(spec.lights):
+            if k >= len(spec.lights) or self.gt_only:
                 ob.hide_render = True
                 continue
             ls = spec.lights[k]
