@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import trimesh
 
 from synthblend.dataset.masks import semantic_from_instance, visibility
@@ -197,3 +198,13 @@ def raster_silhouette(vertices_cam: np.ndarray, faces: np.ndarray, K, W, H) -> n
         inside = ((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0))
         mask[vv.ravel()[inside], uu.ravel()[inside]] = True
     return mask
+
+
+@pytest.fixture(scope="session")
+def synth_dataset(tmp_path_factory):
+    """A 4-frame 96x72 dataset (read-only: tests must not modify it).
+
+    Import it into a test module (``from synthdata import synth_dataset``); there is deliberately no
+    conftest.py here, since a second ``conftest`` module would shadow ``tests/conftest.py``.
+    """
+    return make_dataset(tmp_path_factory.mktemp("synth") / "ds", frames=4, W=96, H=72)

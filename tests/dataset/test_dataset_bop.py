@@ -8,7 +8,7 @@ from PIL import Image
 from synthblend.core.errors import InputError
 from synthblend.dataset.bop import export_bop
 from synthblend.dataset.reader import open_dataset
-from synthdata import raster_silhouette
+from synthdata import raster_silhouette, synth_dataset  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")

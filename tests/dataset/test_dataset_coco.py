@@ -11,6 +11,7 @@ from pycocotools.cocoeval import COCOeval
 from synthblend.core.errors import InputError
 from synthblend.dataset.coco import export_coco
 from synthblend.dataset.reader import open_dataset
+from synthdata import synth_dataset  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")

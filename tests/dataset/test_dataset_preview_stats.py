@@ -13,6 +13,7 @@ from synthblend.dataset.coco import export_coco
 from synthblend.dataset.preview import make_preview
 from synthblend.dataset.stats import make_stats, summarize_sampled
 from synthblend.dataset.yolo import export_yolo
+from synthdata import synth_dataset  # noqa: F401 (fixture)
 
 
 def _tree(root):

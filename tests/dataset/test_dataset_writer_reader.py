@@ -11,6 +11,7 @@ from synthblend.core.errors import InputError
 from synthblend.dataset import layout, writer as writer_mod
 from synthblend.dataset.reader import open_dataset
 from synthblend.dataset.writer import DatasetWriter, load_png
+from synthdata import synth_dataset  # noqa: F401 (fixture)
 
 
 def _frame(H=12, W=16, seed=0):

@@ -7,6 +7,7 @@ from synthblend.core.errors import InputError
 from synthblend.dataset.masks import mask_polygons, merge_polygons, polygon_area
 from synthblend.dataset.reader import open_dataset
 from synthblend.dataset.yolo import export_yolo, split_frames
+from synthdata import synth_dataset  # noqa: F401 (fixture)
 
 
 def _read_labels(p):
