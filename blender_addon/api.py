@@ -119,17 +119,27 @@ def render_dataset(config, out, frames=None, seed=None, workers=1, shard=None, r
         config = load_config(config)
     out = Path(out)
     config, todo, requested = plan(config, out, frames, seed, shard, resume, overwrite)
+    fresh = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(str(out), f"cannot create the output folder: {e.strerror or e}")
+    from .outdir import remove_stale_temporaries
+    remove_stale_temporaries(out, todo)      # left by a run that was killed mid-write
     write_manifest(config, out)
     summary = RenderSummary(out, len(requested), skipped=len(requested) - len(todo), workers=workers)
     in_proc = in_process and backend == "local" and workers == 1 and bool(todo)
     redirect = blender_output_to(out / "logs" / "worker-0.log") if in_proc else contextlib.nullcontext(sys.stderr)
-    with redirect as terminal:
-        return _render(config, out, todo, summary, workers, backend, ray_address, threads, gpu_ids,
-                       progress, t_start, in_proc, terminal)
+    try:
+        with redirect as terminal:
+            return _render(config, out, todo, summary, workers, backend, ray_address, threads, gpu_ids,
+                           progress, t_start, in_proc, terminal)
+    except InputError:
+        # Bad input found only once Blender started (e.g. no GPU): leave no half-made dataset behind.
+        if fresh and not summary.rendered:
+            import shutil
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _render(config, out, todo, summary, workers, backend, ray_address, threads, gpu_ids, progress,
@@ -178,6 +188,13 @@ def _render(config, out, todo, summary, workers, backend, ray_address, threads, 
 
 def _log_run(out: Path, s: RenderSummary) -> None:
     """Timings and hosts go to logs/, never into the dataset's per-frame files."""
+    try:
+        _append_run_log(out, s)
+    except OSError:   # a full disk must not hide the error that stopped the run
+        pass
+
+
+def _append_run_log(out: Path, s: RenderSummary) -> None:
     import platform
     logs = out / "logs"
     logs.mkdir(exist_ok=True)

@@ -164,7 +164,8 @@ class SceneBuilder:
             try:
                 self.gpu_backend = compat.enable_gpu(scene, self.gpu_ids)
             except RuntimeError as e:
-                raise InputError("render.device", f"gpu requested but {e}; use device: cpu")
+                where = f"{self.config.path}: render.device" if self.config.path else "render.device"
+                raise InputError(where, f"gpu requested but {e}; use device: cpu")
         from ..core import quality
         self.gt_only = "rgb" not in self.config.outputs
         q = quality.gt_only_settings() if self.gt_only else r
