@@ -24,6 +24,7 @@ from .writer import atomic_write_bytes
 
 TASKS = ("detect", "segment")
 
+
 def split_frames(indices: list[int], val_fraction: float) -> set[int]:
     """The frame indices that go to ``val``: deterministic, independent of the order given."""
     n_val = int(round(val_fraction * len(indices)))
@@ -32,14 +33,17 @@ def split_frames(indices: list[int], val_fraction: float) -> set[int]:
     rank = sorted(indices, key=lambda i: (hashlib.sha256(f"synthblend:{i}".encode()).digest(), i))
     return set(rank[:n_val])
 
+
 def _fmt(v: float) -> str:
     s = f"{v:.6f}".rstrip("0").rstrip(".")
     return s if s not in ("-0", "") else "0"
+
 
 def _yaml_str(s: str) -> str:
     """A YAML scalar that always reads back as the same string."""
     import json
     return json.dumps(str(s))
+
 
 def export_yolo(dataset_dir, out_dir, task: str = "detect", val_fraction: float = 0.2) -> dict:
     """Write the Ultralytics export of ``dataset_dir`` into ``out_dir``; returns a small summary."""
