@@ -1,0 +1,135 @@
+"""Memory soak: does a worker's memory stay flat over a long run?
+
+Renders N frames of one small scene (64x48 px, 1 sample by default) in a fresh worker process per N
+and reports that worker's peak resident set size, measured inside it (``ru_maxrss``, and VmHWM from
+/proc where there is one), plus the Blender datablocks it holds at the end (anything created per frame
+and never freed would show up here). With two or more counts it prints the ratio of the largest N's
+peak to the smallest's and exits 1 when it is above ``--max-ratio`` (issue: 300 vs 30 frames <= 1.15).
+
+    python scripts/memory_soak.py                     # 30 vs 300 frames, 64x48, 1 sample
+    python scripts/memory_soak.py --frames 20 120 --resolution 32 24 --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+SCENE = {
+    "seed": 1,
+    "render": {"resolution": [64, 48], "samples": 1},
+    "scene": {
+        "objects": [
+            {"primitive": "sphere", "count": {"randint": [1, 2]}, "scale": 0.3,
+             "position": {"uniform": [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}},
+            {"primitive": "monkey", "scale": 0.3, "position": [0, 0, 0.3], "rotation": "uniform_so3"},
+        ],
+        "ground": {"size": 4},
+    },
+    "camera": {"distance": 2, "elevation_deg": 30, "azimuth_deg": {"uniform": [0, 360]}},
+    "lighting": {"count": {"randint": [1, 2]}, "type": {"choice": ["point", "sun", "spot", "area"]}},
+}
+
+DATABLOCKS = ("objects", "meshes", "materials", "images", "lights", "cameras", "worlds",
+              "node_groups", "textures", "collections")
+
+
+def _vm_hwm_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def child(frames: int, width: int, height: int, samples: int, denoise: bool, out: str) -> None:
+    """The worker: build the scene once, render ``frames`` frames through the normal pipeline."""
+    import resource
+
+    from synthblend.core.config import config_from_dict
+    from synthblend.engine.worker import FrameRenderer
+
+    raw = json.loads(json.dumps(SCENE))
+    raw["frames"] = frames
+    raw["render"].update(resolution=[width, height], samples=samples, denoise=denoise)
+    cfg = config_from_dict(raw)
+    renderer = FrameRenderer(cfg, out, threads=1)
+    import bpy
+
+    t0 = time.perf_counter()
+    after_first = None
+    for i in range(frames):
+        renderer.render_frame(i)
+        if i == 0:
+            after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seconds = time.perf_counter() - t0
+    renderer.close()
+    report = {
+        "frames": frames,
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "vm_hwm_kb": _vm_hwm_kb(),
+        "peak_rss_after_first_frame_kb": after_first,
+        "datablocks": {k: len(getattr(bpy.data, k)) for k in DATABLOCKS},
+        "seconds": round(seconds, 2),
+    }
+    with open(os.path.join(out, "soak-report.json"), "w") as f:
+        json.dump(report, f)
+
+
+def run_child(frames: int, width: int, height: int, samples: int, denoise: bool = True) -> dict:
+    """Run one soak in a fresh process (Blender's chatter discarded); it leaves its report in ``out``."""
+    with tempfile.TemporaryDirectory(prefix="synthblend-soak-") as out:
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", str(frames), "--resolution",
+               str(width), str(height), "--samples", str(samples), "--out", out]
+        cmd += [] if denoise else ["--no-denoise"]
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        report = os.path.join(out, "soak-report.json")
+        if p.returncode != 0 or not os.path.exists(report):
+            err = p.stderr.decode(errors="replace")
+            raise SystemExit(f"soak child for {frames} frames failed (exit {p.returncode}):\n{err[-3000:]}")
+        with open(report) as f:
+            return json.load(f)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, nargs="+", default=[30, 300], help="frame counts (default 30 300)")
+    ap.add_argument("--resolution", type=int, nargs=2, default=[64, 48], metavar=("W", "H"))
+    ap.add_argument("--samples", type=int, default=1)
+    ap.add_argument("--no-denoise", action="store_true",
+                    help="render.denoise: false (the default config denoises; OIDN costs ~0.4 s a frame here)")
+    ap.add_argument("--max-ratio", type=float, default=1.15)
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child is not None:
+        child(a.child, *a.resolution, a.samples, not a.no_denoise, a.out)
+        return 0
+    reports = [run_child(n, *a.resolution, a.samples, not a.no_denoise) for n in sorted(set(a.frames))]
+    ratio = reports[-1]["peak_rss_kb"] / reports[0]["peak_rss_kb"] if len(reports) > 1 else 1.0
+    ok = ratio <= a.max_ratio
+    if a.json:
+        print(json.dumps({"reports": reports, "ratio": round(ratio, 4), "max_ratio": a.max_ratio, "ok": ok}))
+    else:
+        W, H = a.resolution
+        for r in reports:
+            print(f"{r['frames']:6d} frames ({W}x{H}, {a.samples} sample(s), denoise {not a.no_denoise}): worker peak RSS "
+                  f"{r['peak_rss_kb'] / 1024:.1f} MiB (after frame 1: {r['peak_rss_after_first_frame_kb'] / 1024:.1f} MiB), "
+                  f"{r['seconds']:.1f} s; datablocks at the end: "
+                  + ", ".join(f"{k} {v}" for k, v in r["datablocks"].items() if v))
+        if len(reports) > 1:
+            print(f"peak RSS ratio {reports[-1]['frames']} vs {reports[0]['frames']} frames: {ratio:.3f} "
+                  f"({'ok' if ok else 'ABOVE'} the bar of {a.max_ratio})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
