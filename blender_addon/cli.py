@@ -26,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_render_args(p):
     p.add_argument("--frames", type=int, help="number of frames (overrides the config's frames)")
     p.add_argument("--seed", type=int, help="base seed (overrides the config's seed)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default 1; with render.device gpu, one per GPU)")
     p.add_argument("--threads", type=int, default=0, help="Cycles threads per worker (default: cores / workers)")
     p.add_argument("--shard", help="K/N: render only frames i with i mod N == K")
     p.add_argument("--resume", action="store_true", help="keep finished frames, render the missing ones")
@@ -110,13 +111,35 @@ def _gpu_ids(text):
         raise InputError("--gpu-ids", f"expected comma-separated integers, got {text!r}")
 
 
+def gpu_count() -> int:
+    """NVIDIA GPUs on this machine (``nvidia-smi -L``), without importing bpy; 0 when none."""
+    import shutil
+    import subprocess
+    if not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+def default_workers(cfg, gpu_ids) -> int:
+    """One worker on the CPU (Cycles already uses every core); one per GPU with render.device gpu."""
+    if cfg.data["render"]["device"] == "gpu":
+        return max(1, len(gpu_ids) if gpu_ids else gpu_count())
+    return 1
+
+
 def cmd_render(a) -> int:
     from .api import render_dataset
     from .core.config import load_config
 
-    if a.workers < 1:
+    if a.workers is not None and a.workers < 1:
         raise InputError("--workers", f"must be >= 1, got {a.workers}")
     cfg = load_config(a.config)
+    if a.workers is None:
+        a.workers = default_workers(cfg, _gpu_ids(a.gpu_ids))
     s = render_dataset(cfg, a.out, frames=a.frames, seed=a.seed, workers=a.workers, shard=a.shard,
                        resume=a.resume, overwrite=a.overwrite, backend=a.backend,
                        ray_address=a.ray_address, threads=a.threads, gpu_ids=_gpu_ids(a.gpu_ids),
@@ -216,6 +239,8 @@ def cmd_verify(a) -> int:
 
 def cmd_sweep(a) -> int:
     from .sweep import run_sweep
+    if a.workers is None:
+        a.workers = 1
     return run_sweep(a)
 
 
@@ -224,6 +249,7 @@ COMMANDS = {"render": cmd_render, "check": cmd_check, "export": cmd_export, "pre
 
 
 def main(argv=None) -> int:
+    a = None
     try:
         a = build_parser().parse_args(argv)
         return COMMANDS[a.command](a)
@@ -240,7 +266,7 @@ def main(argv=None) -> int:
     except OSError as e:
         import errno
         if e.errno == errno.ENOSPC:
-            print(f"error: {e.filename or ''}: no space left on device; finished frames are kept "
+            print(f"error: {e.filename or getattr(a, 'out', '')}: no space left on device; finished frames are kept "
                   f"(complete the run with --resume once there is room)", file=sys.stderr)
             return 2
         return _unexpected()

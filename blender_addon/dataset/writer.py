@@ -17,7 +17,9 @@ import numpy as np
 from . import layout
 from .exr import write_depth_exr
 
-PNG_COMPRESS_LEVEL = 6
+# zlib level 1: ~5x faster than the default 6 on rendered (noisy) images for ~15% larger files;
+# Blender itself saves PNGs at a similar level (15%).
+PNG_COMPRESS_LEVEL = 1
 
 
 def _json_default(o):
