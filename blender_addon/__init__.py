@@ -5,6 +5,15 @@ never imports ``bpy``; Blender calls :func:`register` / :func:`unregister`.
 """
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# The legacy add-on zip carries its pure-Python dependencies (trimesh) here; appended, so packages
+# already installed in Blender's Python win.
+_VENDOR = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "_vendor")
+if _os.path.isdir(_VENDOR) and _VENDOR not in _sys.path:
+    _sys.path.append(_VENDOR)
+
 __version__ = "0.1.0"
 
 bl_info = {

@@ -48,13 +48,10 @@ def _fail(op, exc) -> set:
 
 
 def _redraw(context) -> None:
-    screen = getattr(context, "screen", None)
     for window in getattr(context.window_manager, "windows", []):
         for area in window.screen.areas:
             if area.type in ("VIEW_3D", "PROPERTIES"):
                 area.tag_redraw()
-    if screen is None:
-        return
 
 
 # ------------------------------------------------------------------------------------ config I/O
@@ -284,6 +281,7 @@ class SYNTHBLEND_OT_render_dataset(Operator):
         s = _settings(context)
         summary = run.finish(interrupted=interrupted)
         s.is_rendering = False
+        _redraw(context)
         n = len(summary.rendered)
         msg = (f"{n} frame(s) in {summary.wall_seconds:.1f} s into {summary.out_dir}"
                f"{f'; {summary.skipped} already there' if summary.skipped else ''}")
