@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check ground truth against an independent ray cast")
     p.add_argument("dataset")
     p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7")
+    p.add_argument("--no-source-assets", action="store_true", help="cast against DIR/meshes only")
+    p.add_argument("--debug-dir", help="write a PNG of the disagreeing pixels per frame")
+    p.add_argument("--json", dest="json_out", help="write every figure as JSON")
+    p.add_argument("--backend", choices=["auto", "embree", "numpy"], default="auto")
 
     p = sub.add_parser("sweep", help="render one dataset per point of a parameter sweep")
     p.add_argument("sweep")
@@ -231,10 +235,17 @@ def cmd_stats(a) -> int:
 
 
 def cmd_verify(a) -> int:
-    from .dataset.verify import format_report, verify_dataset
-    report = verify_dataset(a.dataset, frames=parse_frames(a.frames))
-    print(format_report(report))
-    return 0 if report.passed else 1
+    from .dataset.verify import main as verify_main
+    argv = [a.dataset, "--backend", a.backend]
+    if a.frames:
+        argv += ["--frames", a.frames]
+    if a.no_source_assets:
+        argv.append("--no-source-assets")
+    if a.debug_dir:
+        argv += ["--debug-dir", a.debug_dir]
+    if a.json_out:
+        argv += ["--json", a.json_out]
+    return verify_main(argv)      # 0 pass, 1 fail, 2 bad input
 
 
 def cmd_sweep(a) -> int:
