@@ -731,7 +731,7 @@ def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
     thr = thresholds or Thresholds()
     manifest_path = root / "dataset.json"
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{root}: not a synthblend dataset (no dataset.json)")
+        raise FileNotFoundError("not a synthblend dataset (no dataset.json)")
     manifest = _read_json(manifest_path)
     report = VerifyReport(str(root), thr)
     if backend == "auto":
