@@ -245,9 +245,10 @@ def prepare_sweep_dir(out: Path, overwrite: bool) -> None:
 
 def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None, resume=False,
                  overwrite=False, backend="local", ray_address=None, gpu_ids=None, progress=False,
-                 log=None) -> list:
+                 log=None, in_process=False) -> list:
     """Render every point of ``sweep`` into ``out/<name>/``; returns [(point, RenderSummary)].
-    Stops after an interrupted point (its summary says so). ``log(text)`` gets one line per point."""
+    Stops after an interrupted point (its summary says so). ``log(text)`` gets one line per point.
+    ``in_process``: with one local worker, render in this process (see ``render_dataset``)."""
     from .api import plan, render_dataset
     from .dataset.writer import write_json
 
@@ -271,7 +272,7 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
             s = render_dataset(p.config, out / p.dir, seed=seed, workers=workers, shard=shard,
                                resume=resume, overwrite=overwrite, backend=backend,
                                ray_address=ray_address, threads=threads, gpu_ids=gpu_ids,
-                               progress=progress)
+                               progress=progress, **({"in_process": True} if in_process else {}))
             results.append((p, s))
             if s.interrupted:
                 break
@@ -303,7 +304,8 @@ def run_sweep(a) -> int:
     log(f"sweep {a.sweep}: {len(sweep.points)} point(s) into {a.out}")
     results = render_sweep(sweep, a.out, seed=a.seed, workers=a.workers, threads=a.threads, shard=a.shard,
                            resume=a.resume, overwrite=a.overwrite, backend=a.backend,
-                           ray_address=a.ray_address, gpu_ids=gpu_ids, progress=not quiet, log=log)
+                           ray_address=a.ray_address, gpu_ids=gpu_ids, progress=not quiet, log=log,
+                           in_process=True)
     out = Path(a.out)
     try:
         make_sweep_preview(out, out / PREVIEW)
