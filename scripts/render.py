@@ -69,7 +69,7 @@ def cmd_render_inprocess(a) -> int:
     from synthblend.core.errors import InputError
     from synthblend.engine.inprocess import InProcessRun
 
-    if a.workers != 1:
+    if a.workers not in (None, 1):
         raise InputError("--workers", "scripts/render.py renders in this Blender process; run one "
                                       "process per --shard K/N instead (or use `synthblend render`)")
     if a.backend != "local":

@@ -16,6 +16,8 @@ round-trips, so a 0.1 typed in the panel is written as 0.1. The add-on's own set
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import struct
 
 import bpy
@@ -77,13 +79,38 @@ def _int(x) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "none", "~"}
+
+
+def _flow(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return repr(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            return {True: ".nan"}.get(v != v) or (".inf" if v > 0 else "-.inf")
+        text = repr(v)
+        mant, e, exp = text.partition("e")
+        return (mant if "." in mant else mant + ".0") + (e + exp if e else "")   # YAML 1.1 wants the dot
+    if isinstance(v, str):
+        if _PLAIN.fullmatch(v) and v.lower() not in _YAML_WORDS:
+            return v
+        return json.dumps(v)               # a JSON string is a YAML double-quoted scalar
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_flow(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_flow(str(k))}: {_flow(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as YAML")
+
+
 def flow(value) -> str:
-    """One-line YAML of ``value`` ('' for None)."""
-    import yaml
-    if value is None:
-        return ""
-    text = yaml.safe_dump([value], default_flow_style=True, width=1 << 30, sort_keys=False).strip()
-    return text[1:-1]
+    """One-line YAML of ``value`` ('' for None); needs no yaml module (the panel registers without
+    synthblend's dependencies installed)."""
+    return "" if value is None else _flow(value)
 
 
 def unflow(text: str):
