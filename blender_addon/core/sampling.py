@@ -140,4 +140,7 @@ def sample(config, seed: int, frame: int) -> FrameSpec:
     camera = sample_camera(config, seed, frame, sampled)
     lights, world = sample_lights(config, seed, frame, sampled, np.array(camera.look_at))
     objects = sample_objects(config, seed, frame, sampled)
-    return FrameSpec(frame, seed, camera, lights, world, objects, sampled)
+    spec = FrameSpec(frame, seed, camera, lights, world, objects, sampled)
+    from .randomization import randomize   # distractors, placement, materials, world, camera fx
+    randomize(config, spec, stream)
+    return spec

@@ -57,6 +57,10 @@ class ObjectSpec:
     asset: str                         # config mesh path as written, "primitive:<shape>" or "ground"
     obj2world: np.ndarray              # 4x4, scale included
     color_rgb: tuple[float, float, float]
+    # domain randomization (core/randomization.py): "object" | "ground" | "distractor" | "back_plane"
+    kind: str = "object"
+    material: object = None            # core.dr_spec.MaterialSpec, None = the entry's fixed colour
+    motion: tuple | None = None        # world translation during the exposure (motion blur), m
 
 
 @dataclass
@@ -68,3 +72,8 @@ class FrameSpec:
     world_strength: float
     objects: list[ObjectSpec]
     sampled: dict = field(default_factory=dict)   # config path -> drawn value(s), JSON-ready
+    # domain randomization (core/randomization.py); None = feature off
+    world: object = None               # core.dr_spec.WorldSpec
+    camera_fx: object = None           # core.dr_spec.CameraFxSpec (depth of field, motion blur)
+    augment: dict | None = None        # post-render augmentation parameters (dataset/augment.py)
+    placement: dict | None = None      # how poses were made: method, drop poses, supports

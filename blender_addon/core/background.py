@@ -1,0 +1,113 @@
+"""World backgrounds (pure): draw a frame's :class:`WorldSpec` and, for ``type: image``, the back
+plane that shows the image.
+
+Stream ``world``. ``uniform``: one colour everywhere; ``gradient``: ``color_hsv`` at and below the
+horizon to ``top_color_hsv`` at the zenith (linear in the view direction's z); ``sky``: Blender's
+Hosek-Wilkie sky texture with a drawn sun direction and turbidity; ``hdri``: an equirectangular image
+from ``hdri.folder`` turned by ``rotation_deg`` about +z; ``image``: a uniform world of ``color_hsv``
+plus a *back plane*: a square facing the camera, ``image.distance`` m behind the look-at point along
+the optical axis, large enough to fill the view, showing an image from ``image.folder`` stretched
+over the visible window (an emitting surface: it shows the image as is, unlit). The back plane is a
+mesh in the image, so it has an instance id (after the ground), category 0, asset ``back_plane`` and
+its mesh in DIR/meshes like every other object. The world's strength is ``lighting.world_strength``.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from . import camera as cam
+from .color import hsv_to_linear
+from .dr_common import Draw
+from .dr_schema import HDRI_EXTS, IMAGE_EXTS, list_images
+from .dr_spec import BACK_PLANE_ENTRY, WorldSpec
+from .spec import ObjectSpec
+
+PATH = "world"
+BACK_PLANE_MARGIN = 1.02
+
+
+@functools.lru_cache(maxsize=64)
+def _files(folder: str, exts: tuple) -> tuple[str, ...]:
+    return tuple(p.name for p in list_images(Path(folder), exts))
+
+
+def _hsv(h):
+    return hsv_to_linear(float(h[0]) % 1.0, min(max(float(h[1]), 0.0), 1.0), min(max(float(h[2]), 0.0), 1.0))
+
+
+def _pick(draw: Draw, folder, written, exts, path) -> tuple[str, str]:
+    names = _files(str(folder), exts)
+    k = int(draw.rng.integers(len(names)))
+    rel = f"{str(written).rstrip('/')}/{names[k]}"
+    draw.record(path, rel)
+    return rel, str(Path(folder) / names[k])
+
+
+def world_types(config) -> list[str]:
+    w = config.parsed.get("world")
+    if not w:
+        return []
+    vals = w["type"].values()
+    return list(dict.fromkeys(vals))
+
+
+def sample_world(config, seed: int, frame: int, sampled: dict, stream) -> WorldSpec | None:
+    w = config.parsed.get("world")
+    if not w:
+        return None
+    wd = config.data["world"]
+    draw = Draw(stream(seed, frame, PATH), sampled)
+    t = draw(w["type"], f"{PATH}.type")
+    ws = WorldSpec(t)
+    if t in ("uniform", "gradient", "image"):
+        hsv = draw(w["color_hsv"], f"{PATH}.color_hsv")
+        ws.color_hsv, ws.color_rgb = tuple(float(x) for x in hsv), _hsv(hsv)
+    if t == "gradient":
+        hsv = draw(w["top_color_hsv"], f"{PATH}.top_color_hsv")
+        ws.top_color_hsv, ws.top_color_rgb = tuple(float(x) for x in hsv), _hsv(hsv)
+    if t == "sky":
+        s = w["sky"]
+        ws.sun_elevation_deg = float(draw(s["sun_elevation_deg"], f"{PATH}.sky.sun_elevation_deg"))
+        ws.sun_azimuth_deg = float(draw(s["sun_azimuth_deg"], f"{PATH}.sky.sun_azimuth_deg"))
+        ws.turbidity = float(draw(s["turbidity"], f"{PATH}.sky.turbidity"))
+        ws.ground_albedo = float(draw(s["ground_albedo"], f"{PATH}.sky.ground_albedo"))
+    if t == "hdri":
+        ws.hdri, ws.hdri_path = _pick(draw, w["hdri"]["folder"], wd["hdri"]["folder"], HDRI_EXTS,
+                                      f"{PATH}.hdri.file")
+        ws.rotation_deg = float(draw(w["hdri"]["rotation_deg"], f"{PATH}.hdri.rotation_deg"))
+    if t == "image":
+        ws.image, ws.image_path = _pick(draw, w["image"]["folder"], wd["image"]["folder"], IMAGE_EXTS,
+                                        f"{PATH}.image.file")
+        ws.image_distance = float(draw(w["image"]["distance"], f"{PATH}.image.distance"))
+    return ws
+
+
+def back_plane_pose(camera, distance: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """obj2world of the unit back plane (1 m square in local xy, normal +z, facing the camera) and
+    the visible window's size as a fraction of the plane's side (x, y)."""
+    c2w = np.asarray(camera.cam2world, float)
+    R, o = c2w[:3, :3], c2w[:3, 3]
+    fwd = R[:, 2]
+    depth = float((np.asarray(camera.look_at) - o) @ fwd) + distance
+    W, H = camera.resolution
+    Kinv = np.linalg.inv(camera.K)
+    corners = np.array([[-0.5, -0.5, 1], [W - 0.5, -0.5, 1], [-0.5, H - 0.5, 1], [W - 0.5, H - 0.5, 1]])
+    xy = (corners @ Kinv.T)[:, :2] * depth          # camera-frame x, y at that depth
+    centre = xy.mean(0)
+    half = np.abs(xy - centre).max(0)
+    size = 2.0 * float(half.max()) * BACK_PLANE_MARGIN
+    p_cam = np.array([centre[0], centre[1], depth])
+    Rp = np.stack([R[:, 0], -R[:, 1], -R[:, 2]], axis=1)   # local x = image right, y = image up
+    T = cam.pose_matrix(Rp * size, R @ p_cam + o)
+    window = (2.0 * float(half[0]) / size, 2.0 * float(half[1]) / size)
+    return T, window
+
+
+def back_plane_object(config, spec, ws: WorldSpec, instance_id: int) -> ObjectSpec:
+    T, window = back_plane_pose(spec.camera, ws.image_distance)
+    ws.image_window = window
+    return ObjectSpec(instance_id, "back_plane", BACK_PLANE_ENTRY, 0, None, 0, "back_plane", T,
+                      tuple(ws.color_rgb), kind="back_plane")
