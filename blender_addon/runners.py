@@ -2,8 +2,10 @@
 singleton). Nothing here imports bpy: each worker process imports it after pointing its own stdout and
 stderr at ``DIR/logs/worker-K.log``, so Blender's chatter never reaches the terminal.
 
-Frames go to workers through one queue (dynamic balancing); since frame i depends only on
-(seed, i), the result does not depend on which worker took which frame.
+The parent hands each worker one frame at a time over the worker's own pipe (dynamic balancing; no
+queue shared between workers, so a worker killed at any moment cannot leave a lock held that
+would stall the others). Since frame i depends only on (seed, i), the result does not depend on
+which worker took which frame.
 
 Robustness:
 
@@ -18,9 +20,10 @@ Robustness:
 """
 from __future__ import annotations
 
+import collections
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
-import queue
 import signal
 import sys
 import time
@@ -74,8 +77,9 @@ def _die_with_parent(parent_pid: int) -> None:
         sys.exit(143)
 
 
-def _worker_main(wid, config, out_dir, threads, gpu_ids, tasks, results, log_path, parent_pid):
-    """Body of a worker process: build once, then render frames from ``tasks`` until a None."""
+def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_pid):
+    """Body of a worker process: build once, then render the frames the parent sends over ``conn``
+    (its private pipe) until a None, or until the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # the parent decides when to stop
     _die_with_parent(parent_pid)
     _redirect_output(Path(log_path))
@@ -83,34 +87,39 @@ def _worker_main(wid, config, out_dir, threads, gpu_ids, tasks, results, log_pat
         from .engine.worker import FrameRenderer
         renderer = FrameRenderer(config, out_dir, threads=threads, gpu_ids=gpu_ids)
     except InputError as e:
-        results.put(("input_error", wid, None, str(e)))
+        conn.send(("input_error", wid, None, str(e)))
         return
     except BaseException:  # noqa: BLE001 - reported to the parent
-        results.put(("fatal", wid, None, traceback.format_exc()))
+        conn.send(("fatal", wid, None, traceback.format_exc()))
         return
-    results.put(("ready", wid, None, os.getpid()))
+    conn.send(("ready", wid, None, os.getpid()))
     try:
         while True:
-            frame = tasks.get()
+            try:
+                frame = conn.recv()
+            except (EOFError, OSError):                 # the parent is gone
+                break
             if frame is None:
                 break
-            results.put(("start", wid, frame, None))
             try:
                 stages = renderer.render_frame(frame)
-                results.put(("done", wid, frame, stages))
+                conn.send(("done", wid, frame, stages))
             except InputError as e:
-                results.put(("input_error", wid, frame, str(e)))
+                conn.send(("input_error", wid, frame, str(e)))
                 break
             except OSError as e:
-                results.put(("oserror", wid, frame,
-                             f"{e.strerror or e}" + (f": {e.filename}" if getattr(e, "filename", None) else "")))
+                conn.send(("oserror", wid, frame,
+                           f"{e.strerror or e}" + (f": {e.filename}" if getattr(e, "filename", None) else "")))
                 break
             except Exception:  # noqa: BLE001
                 print(traceback.format_exc(), flush=True)
-                results.put(("error", wid, frame, traceback.format_exc()))
+                conn.send(("error", wid, frame, traceback.format_exc()))
     finally:
         renderer.close()
-        results.put(("exit", wid, None, {"peak_rss_kb": _peak_rss_kb()}))
+        try:
+            conn.send(("exit", wid, None, {"peak_rss_kb": _peak_rss_kb()}))
+        except (OSError, EOFError):
+            pass
 
 
 def _peak_rss_kb() -> int:
@@ -120,6 +129,17 @@ def _peak_rss_kb() -> int:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     except (ImportError, OSError):  # pragma: no cover - not on Linux
         return 0
+
+
+@dataclass
+class _Worker:
+    wid: int
+    proc: object
+    conn: object
+    ready: bool = False
+    current: int | None = None       # the frame it is rendering
+    told_to_exit: bool = False
+    exited: bool = False             # said goodbye (a normal end)
 
 
 class LocalPool:
@@ -144,139 +164,158 @@ class LocalPool:
         if not frames:
             return res
         ctx = mp.get_context("spawn")
-        tasks, results = ctx.Queue(), ctx.Queue()
-        for f in frames:
-            tasks.put(f)
         logs = self.out_dir / "logs"
-        procs: dict[int, mp.Process] = {}
+        todo = collections.deque(frames)
+        pending = set(frames)                   # frames neither done nor given up
+        attempts: dict[int, int] = {}
+        workers: dict[int, _Worker] = {}
+        state = {"stopping": False, "next_wid": 0}
+        n = min(self.workers, len(frames))
+        max_respawns = 2 * n + self.retries
 
-        def spawn(wid):
-            p = ctx.Process(target=_worker_main, name=f"synthblend-worker-{wid}", daemon=False,
+        def spawn():
+            wid = state["next_wid"]
+            state["next_wid"] += 1
+            parent_end, child_end = ctx.Pipe(duplex=True)
+            p = ctx.Process(target=_worker_main, name=f"synthblend-worker-{wid}",
                             args=(wid, self.config, str(self.out_dir), self.threads, self._gpu_for(wid),
-                                  tasks, results, str(logs / f"worker-{wid}.log"), os.getpid()))
-            # a child started while SIGINT is ignored keeps ignoring it through exec (no traceback
-            # from a worker that gets Ctrl-C before it has set up its own handlers)
+                                  child_end, str(logs / f"worker-{wid}.log"), os.getpid()))
+            # a child started while SIGINT is ignored keeps ignoring it through exec: no traceback
+            # from a worker that gets Ctrl-C before it has set up its own handlers
             old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
             try:
                 p.start()
             finally:
                 if old is not None:
                     signal.signal(signal.SIGINT, old)
-            procs[wid] = p
+            child_end.close()
+            workers[wid] = _Worker(wid, p, parent_end)
 
-        n = min(self.workers, len(frames))
-        for wid in range(n):
-            spawn(wid)
-        stopping = {"flag": False}
-        pending = set(frames)                 # frames not yet done or given up
-        current: dict[int, int | None] = {}  # worker id -> frame it is rendering
-        attempts: dict[int, int] = {}
-        alive = set(procs)
-        finished = {"sent": False}
+        def stop():
+            if not state["stopping"]:
+                state["stopping"] = True
+                res.interrupted = True
+                todo.clear()
 
-        def drain():
+        def send(w, frame):
             try:
-                while True:
-                    tasks.get_nowait()
-            except queue.Empty:
+                w.conn.send(frame)
+            except OSError:                     # died meanwhile: noticed through its sentinel
                 pass
 
-        def send_stops():
-            for _ in range(len(alive)):
-                tasks.put(None)
-
-        def stop(*_):
-            if not stopping["flag"]:
-                stopping["flag"] = True
-                res.interrupted = True
-                drain()
-                send_stops()
-
-        old = {}
-        if _main_thread():
-            old = {s: signal.signal(s, lambda *a: stop()) for s in (signal.SIGINT, signal.SIGTERM)}
-        t0 = time.perf_counter()
-        next_wid = [n]
-
-        def reap():
-            """Notice dead workers: re-queue the frame each was rendering, start a replacement."""
-            for wid in list(alive):
-                p = procs[wid]
-                if p.is_alive() or p.exitcode is None:
+        def dispatch():
+            for w in workers.values():
+                if not w.ready or w.current is not None or w.told_to_exit:
                     continue
-                alive.discard(wid)
-                if p.exitcode == 0:
-                    continue
-                lost = current.pop(wid, None)
-                why = f"worker {wid} died (exit code {p.exitcode}); its log: {logs / f'worker-{wid}.log'}"
-                if lost is not None and lost in pending:
-                    attempts[lost] = attempts.get(lost, 0) + 1
-                    if attempts[lost] <= self.retries and not stopping["flag"]:
-                        res.retried.append(lost)
-                        tasks.put(lost)
-                    else:
-                        pending.discard(lost)
-                        res.failed[lost] = why
-                else:
-                    res.failed[-1 - wid] = why
-                if pending and not stopping["flag"] and not finished["sent"]:
-                    spawn(next_wid[0])
-                    alive.add(next_wid[0])
-                    next_wid[0] += 1
+                if todo and not state["stopping"]:
+                    w.current = todo.popleft()
+                    send(w, w.current)
+                elif state["stopping"] or not pending:
+                    w.told_to_exit = True
+                    send(w, None)
 
-        last_reap = time.monotonic()
-        try:
-            while alive:
-                if not pending and not finished["sent"] and not stopping["flag"]:
-                    finished["sent"] = True
-                    send_stops()
-                if time.monotonic() - last_reap > 0.5:
-                    reap()
-                    last_reap = time.monotonic()
-                try:
-                    kind, wid, frame, payload = results.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if kind == "ready":
-                    self.pids[wid] = payload
-                elif kind == "start":
-                    current[wid] = frame
-                elif kind == "done":
-                    current[wid] = None
-                    if frame not in pending:      # a retried frame finished twice: count it once
-                        continue
+        def handle(w, msg):
+            kind, wid, frame, payload = msg
+            if kind == "ready":
+                w.ready = True
+                self.pids[wid] = payload
+            elif kind == "done":
+                w.current = None
+                if frame in pending:            # a retried frame finishing twice counts once
                     pending.discard(frame)
                     res.done.append(frame)
                     for k, v in payload.items():
                         res.stage_seconds[k] = res.stage_seconds.get(k, 0.0) + v
                     if on_frame:
                         on_frame(frame, payload)
-                elif kind == "input_error":
-                    res.input_error = payload
+            elif kind == "input_error":
+                w.current = None
+                res.input_error = payload
+                stop()
+                res.interrupted = False
+            elif kind in ("error", "oserror", "fatal"):
+                w.current = None
+                pending.discard(frame)
+                res.failed[frame if frame is not None else -1 - wid] = payload
+                if kind == "oserror" and res.os_error is None:
+                    res.os_error = payload
+                if kind in ("fatal", "oserror"):
+                    was = res.interrupted
                     stop()
-                    res.interrupted = False
-                elif kind in ("error", "oserror", "fatal"):
-                    current[wid] = None
-                    key = frame if frame is not None else -1 - wid
-                    pending.discard(frame)
-                    res.failed[key] = payload
-                    if kind == "oserror" and res.os_error is None:
-                        res.os_error = payload
-                    if kind in ("fatal", "oserror"):
-                        was = res.interrupted
-                        stop()
-                        res.interrupted = was
-                elif kind == "exit":
-                    alive.discard(wid)
-                    if payload:
-                        res.peak_rss_kb[wid] = payload.get("peak_rss_kb", 0)
+                    res.interrupted = was
+            elif kind == "exit":
+                w.exited = True
+                if payload:
+                    res.peak_rss_kb[wid] = payload.get("peak_rss_kb", 0)
+
+        def bury(w):
+            """A worker process ended: read what it left in its pipe; if it died, re-queue its frame
+            and start a replacement while there is work."""
+            while True:
+                try:
+                    if not w.conn.poll():
+                        break
+                    handle(w, w.conn.recv())
+                except (EOFError, OSError):
+                    break
+            w.conn.close()
+            del workers[w.wid]
+            w.proc.join()
+            if w.exited or w.proc.exitcode == 0:
+                return
+            why = f"worker {w.wid} died (exit code {w.proc.exitcode}); its log: {logs / f'worker-{w.wid}.log'}"
+            lost = w.current
+            if lost is not None and lost in pending:
+                attempts[lost] = attempts.get(lost, 0) + 1
+                if attempts[lost] <= self.retries and not state["stopping"]:
+                    res.retried.append(lost)
+                    todo.appendleft(lost)
+                else:
+                    pending.discard(lost)
+                    res.failed[lost] = why
+            if not todo or state["stopping"]:
+                return
+            if state["next_wid"] - n >= max_respawns:   # workers keep dying: give up, keep what is done
+                res.failed[-1 - w.wid] = why + f"; {max_respawns} replacement workers died too"
+                stop()
+                res.interrupted = False
+                return
+            spawn()                                    # keep the pool at strength
+
+        for _ in range(n):
+            spawn()
+        old = {}
+        if _main_thread():
+            old = {s: signal.signal(s, lambda *a: stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+        t0 = time.perf_counter()
+        try:
+            while workers:
+                dispatch()
+                by_conn = {w.conn: w for w in workers.values()}
+                by_sentinel = {w.proc.sentinel: w for w in workers.values()}
+                ready = mp_connection.wait(list(by_conn) + list(by_sentinel), timeout=0.5)
+                for obj in ready:
+                    w = by_conn.get(obj)
+                    if w is not None and w.wid in workers:
+                        try:
+                            handle(w, w.conn.recv())
+                        except (EOFError, OSError):
+                            pass                       # its sentinel says why
+                for obj in ready:
+                    w = by_sentinel.get(obj)
+                    if w is not None and w.wid in workers:
+                        bury(w)
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
-            for p in procs.values():
-                p.join(timeout=30)
-                if p.is_alive():
-                    p.terminate()
+            for w in list(workers.values()):
+                if not w.told_to_exit:
+                    send(w, None)
+            for w in list(workers.values()):
+                w.proc.join(timeout=30)
+                if w.proc.is_alive():
+                    w.proc.terminate()
+                w.conn.close()
         res.wall_seconds = time.perf_counter() - t0
         return res
 

@@ -154,6 +154,24 @@ def test_sigkill_after_second_frame_then_resume(scene, reference, tmp_path, work
     assert_identical(reference, out)         # also: no temporary file left behind
 
 
+def test_a_killed_worker_costs_nothing(scene, reference, tmp_path):
+    """SIGKILL one of two local workers mid-run: its frame is retried on a replacement worker."""
+    out = tmp_path / "lost_worker"
+    p = popen_cli("render", scene, "--out", out, "--workers", 2, "--quiet")
+    try:
+        wait_for(lambda: n_meta(out) >= 1 or p.poll() is not None)
+        workers = [pid for pid in group_alive(p.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert workers and p.poll() is None
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = p.communicate(timeout=180)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 0, err
+    assert_identical(reference, out)
+
+
 def test_sigint_stops_after_frames_in_flight_and_says_how_to_resume(scene, reference, tmp_path):
     out = tmp_path / "stopped"
     p = popen_cli("render", scene, "--out", out, "--workers", 2)
