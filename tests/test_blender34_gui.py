@@ -59,7 +59,8 @@ def gui(tmp_path_factory):
     (tmp / "shots").mkdir()
     args = {"zip": str(legacy), "config": str(config), "out": str(tmp / "gui_ds"),
             "blend": str(project / "user_scene.blend"), "saved_config": str(project / "gui.yaml"),
-            "shots": str(tmp / "shots"), "result": str(tmp / "result.json")}
+            "shots": str(tmp / "shots"), "result": str(tmp / "result.json"),
+            "cancel_out": str(tmp / "cancelled_ds")}
     cmd = [XVFB_RUN, "-a", "-s", "-screen 0 1280x800x24", BLENDER, str(startup), "--enable-event-simulate",
            "--python", str(DRIVER), "--", json.dumps(args)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env(tmp))
@@ -81,6 +82,16 @@ def test_legacy_zip_installs_enables_and_drives_the_gui(gui):
     assert r["status"].startswith("Done: 2 frame(s)")
     steps = [s["step"] for s in r["steps"]]
     assert steps.index("render invoked") < steps.index("rendered")
+
+
+def test_esc_cancels_between_frames_and_keeps_finished_frames(gui):
+    status = gui["result"]["cancel_status"]
+    assert status.startswith("Cancelled after "), status
+    ds = gui["tmp"] / "cancelled_ds"
+    done = sorted(p.stem for p in (ds / "meta").glob("*.json"))
+    assert 1 <= len(done) < 40
+    for sub in ("rgb", "instance", "semantic"):
+        assert sorted(p.stem for p in (ds / sub).glob("*.png")) == done    # no half-written frame
 
 
 def test_screenshot_shows_the_panel(gui):

@@ -129,8 +129,8 @@ class SYNTHBLEND_PT_main(_Base, Panel):
         row = layout.row(align=True)
         row.prop(s, "config_path", text="")
         row = layout.row(align=True)
-        row.operator("synthblend.load_config", icon="FILEBROWSER")
-        row.operator("synthblend.save_config", icon="FILE_TICK")
+        row.operator("synthblend.load_config", icon="FILEBROWSER", text="Load")
+        row.operator("synthblend.save_config", icon="FILE_TICK", text="Save")
         row = layout.row(align=True)
         row.scale_y = 1.3
         row.operator("synthblend.randomize", icon="FILE_REFRESH")
@@ -139,12 +139,12 @@ class SYNTHBLEND_PT_main(_Base, Panel):
         col.scale_y = 1.5
         col.enabled = not s.is_rendering
         col.operator("synthblend.render_dataset", icon="RENDER_ANIMATION")
-        if s.is_rendering or s.progress > 0:
+        if s.is_rendering:
             compat.draw_progress(layout, s, "progress", s.status or "Rendering")
-            if s.is_rendering:
-                layout.label(text="Esc cancels after the current frame", icon="INFO")
+            layout.label(text="Esc: stop after this frame", icon="INFO")
         elif s.status:
-            layout.label(text=s.status, icon="INFO")
+            for line in _wrap(s.status, 34):
+                layout.label(text=line)
 
 
 class SYNTHBLEND_PT_output(_Base, Panel):
@@ -195,7 +195,7 @@ class SYNTHBLEND_PT_objects(_Base, Panel):
                     row.label(text=ob.name.rsplit(".", 1)[0] if ob.name[-4:-3] == "." else ob.name)
                 row.operator("synthblend.remove_target", text="", icon="X").object_name = ob.name
         box.operator("synthblend.add_targets", icon="ADD")
-        box.label(text="Every other visible mesh is labelled too (category 0)", icon="INFO")
+        box.label(text="Others: category 0", icon="INFO")
         draw_section(layout.column(), s.scene, sec, "scene", skip=("blend", "targets"))
 
 

@@ -122,7 +122,7 @@ def setup():
     log("saved", config=ARGS["saved_config"], blend=ARGS["blend"])
 
 
-STAGES = ["setup", "tab", "shot_panel", "render", "wait", "shot_done"]
+STAGES = ["setup", "tab", "shot_panel", "render", "wait", "shot_done", "render_long", "esc", "wait_cancel"]
 STATE = {"i": 0, "since": None, "drawn": 0, "tries": 0}
 
 
@@ -163,6 +163,34 @@ def tick():
                 area.tag_redraw()
         elif stage == "shot_done":
             screenshot("done")
+            if not ARGS.get("cancel_out"):
+                RESULT["ok"] = True
+                finish()
+                return None
+        elif stage == "render_long":            # a long render, cancelled with Esc below
+            s = bpy.context.scene.synthblend
+            s.output_dir = ARGS["cancel_out"]
+            s.frames = 40
+            with override():
+                bpy.ops.synthblend.render_dataset("INVOKE_DEFAULT")
+            STATE["since"] = time.time()
+        elif stage == "esc":
+            s = bpy.context.scene.synthblend
+            if s.is_rendering and s.progress == 0.0 and time.time() - STATE["since"] < 60:
+                return 0.1                      # wait for the first frame
+            win, _, _, sb = view3d()
+            simulate(win, "ESC", "PRESS")
+            simulate(win, "ESC", "RELEASE")
+            log("esc pressed", progress=s.progress)
+            STATE["since"] = time.time()
+        elif stage == "wait_cancel":
+            s = bpy.context.scene.synthblend
+            if s.is_rendering:
+                if time.time() - STATE["since"] > 30:
+                    raise TimeoutError("Esc did not stop render_dataset")
+                return 0.1
+            RESULT["cancel_status"] = s.status
+            log("cancelled", status=s.status)
             RESULT["ok"] = True
             finish()
             return None
