@@ -97,6 +97,22 @@ def write_depth_exr(path, depth: np.ndarray) -> None:
         f.write(path)
 
 
+def write_normals_exr(path, normals: np.ndarray) -> None:
+    """Write ``normals`` (HxWx3) as float32 channels ``X``, ``Y``, ``Z``, ZIP compression."""
+    path = os.fspath(path)
+    n = np.ascontiguousarray(normals, dtype=np.float32)
+    if n.ndim != 3 or n.shape[2] != 3:
+        raise ValueError(f"normals must be HxWx3, got shape {n.shape}")
+    chans = {c: np.ascontiguousarray(n[..., i]) for i, c in enumerate("XYZ")}
+    exr = _native()
+    if exr is None:
+        write_exr_pure(path, chans)
+        return
+    header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
+    with exr.File(header, chans) as f:
+        f.write(path)
+
+
 # ------------------------------------------------------------------------------- pure-numpy reader
 
 

@@ -12,6 +12,8 @@ DEPTH_DIR = "depth"
 INSTANCE_DIR = "instance"
 SEMANTIC_DIR = "semantic"
 META_DIR = "meta"
+NORMALS_DIR = "normals"
+AMODAL_DIR = "amodal"
 MESHES_DIR = "meshes"
 LOGS_DIR = "logs"
 
@@ -24,8 +26,9 @@ OUTPUTS = {
     "depth": (DEPTH_DIR, ".exr"),
     "instance": (INSTANCE_DIR, ".png"),
     "semantic": (SEMANTIC_DIR, ".png"),
+    "normals": (NORMALS_DIR, ".exr"),   # float32 X, Y, Z: unit normals, OpenCV camera frame
 }
-FRAME_DIRS = (RGB_DIR, DEPTH_DIR, INSTANCE_DIR, SEMANTIC_DIR, META_DIR)
+FRAME_DIRS = (RGB_DIR, DEPTH_DIR, INSTANCE_DIR, SEMANTIC_DIR, META_DIR, NORMALS_DIR)
 
 
 def frame_stem(index: int) -> str:
@@ -60,6 +63,11 @@ def output_path(output: str, index: int) -> str:
     """Path of one output (``rgb``, ``depth``, ``instance``, ``semantic``) of frame ``index``."""
     folder, ext = OUTPUTS[output]
     return f"{folder}/{frame_stem(index)}{ext}"
+
+
+def amodal_path(index: int, instance_id: int) -> str:
+    """``amodal/NNNNNN/IIIIII.png``: object ``instance_id``'s amodal mask in frame ``index``."""
+    return f"{AMODAL_DIR}/{frame_stem(index)}/{int(instance_id):06d}.png"
 
 
 def mesh_path(name: str) -> str:

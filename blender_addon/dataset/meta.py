@@ -63,7 +63,7 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         "radius": float(ls.radius),
         "spot_angle_deg": float(ls.spot_angle_deg),
     } for ls in spec.lights]
-    return {
+    meta = {
         "frame": spec.frame,
         "seed": spec.seed,
         "image_size": [int(c.resolution[0]), int(c.resolution[1])],
@@ -85,6 +85,9 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         "world": {"strength": float(spec.world_strength), "color_rgb": [WORLD_GREY] * 3},
         "sampled": spec.sampled,
     }
+    from .meta_dr import extend_meta   # materials, distractors, world, camera effects, placement
+    extend_meta(meta, spec)
+    return meta
 
 
 def manifest(config, blender_version: str, generator_version: str) -> dict:

@@ -89,6 +89,22 @@ class Frame:
         """HxW uint16 category ids, 0 = background."""
         return self._png("semantic")
 
+    @cached_property
+    def normals(self) -> np.ndarray | None:
+        """HxWx3 float32 unit normals in the OpenCV camera frame, 0 where no surface was hit."""
+        from .exr import read_exr
+
+        p = self.path("normals")
+        if not p.is_file():
+            return None
+        chans = read_exr(p)
+        return np.stack([chans[c] for c in "XYZ"], axis=-1).astype(np.float32, copy=False)
+
+    def amodal(self, instance_id: int) -> np.ndarray | None:
+        """HxW bool amodal mask of object ``instance_id`` (the object alone), None if absent."""
+        p = self.root / layout.amodal_path(self.index, instance_id)
+        return load_png(p) > 0 if p.is_file() else None
+
     @property
     def objects(self) -> list[dict]:
         return self.meta.get("objects", [])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layout
-from .exr import write_depth_exr
+from .exr import write_depth_exr, write_normals_exr
 
 # zlib level 1: ~5x faster than the default 6 on rendered (noisy) images for ~15% larger files;
 # Blender itself saves PNGs at a similar level (15%).
@@ -159,7 +159,7 @@ class DatasetWriter:
         return rel
 
     def write_frame(self, index: int, meta: dict, rgb=None, depth=None, instance=None,
-                    semantic=None) -> None:
+                    semantic=None, normals=None, amodal=None) -> None:
         """Write the given outputs of frame ``index``, then its meta (the completion marker).
 
         ``rgb``: HxWx3 uint8 (sRGB); ``depth``: HxW float32 meters, 0 = no hit;
@@ -168,13 +168,17 @@ class DatasetWriter:
         propagates, leaving the frame as it was. An existing meta is removed before the new
         files are moved into place, so a frame is never marked complete with mixed contents.
         """
-        arrays = {"rgb": rgb, "depth": depth, "instance": instance, "semantic": semantic}
+        arrays = {"rgb": rgb, "depth": depth, "instance": instance, "semantic": semantic,
+                  "normals": normals}
         jobs = []  # (final path, writer function)
         for name, a in arrays.items():
             if a is None:
                 continue
             a = _check_output(name, a)
             jobs.append((self.path(layout.output_path(name, index)), _WRITERS[name], a))
+        for iid, m in sorted((amodal or {}).items()):   # HxW bool masks -> 0/255 PNGs
+            a = np.where(np.asarray(m, bool), 255, 0).astype(np.uint8)
+            jobs.append((self.path(layout.amodal_path(index, iid)), _write_png, a))
         meta_bytes = dumps_json(meta).encode("utf-8")
         staged: list[tuple[Path, Path]] = []
         try:
@@ -221,6 +225,10 @@ def _check_output(name: str, a) -> np.ndarray:
     if name == "rgb":
         if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
             raise ValueError(f"rgb must be HxWx3 uint8, got {a.dtype} {a.shape}")
+    elif name == "normals":
+        if a.ndim != 3 or a.shape[2] != 3 or a.dtype.kind != "f":
+            raise ValueError(f"normals must be HxWx3 float, got {a.dtype} {a.shape}")
+        a = a.astype(np.float32, copy=False)
     elif name == "depth":
         if a.ndim != 2 or a.dtype.kind != "f":
             raise ValueError(f"depth must be HxW float, got {a.dtype} {a.shape}")
@@ -239,4 +247,4 @@ def _write_png(path: Path, a: np.ndarray) -> None:
 
 
 _WRITERS = {"rgb": _write_png, "depth": write_depth_exr, "instance": _write_png,
-            "semantic": _write_png}
+            "semantic": _write_png, "normals": write_normals_exr}

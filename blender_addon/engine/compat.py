@@ -124,3 +124,76 @@ def draw_progress(layout, owner, prop: str, text: str) -> None:
         row = layout.row()
         row.enabled = False
         row.prop(owner, prop, text=text, slider=True)
+
+
+# -- domain randomization (engine/materials.py, engine/background.py, engine/camera_fx.py) --------
+
+def principled_input(bsdf, key: str):
+    """A Principled BSDF input by role: ``specular`` is 'Specular IOR Level' on 4.0+, 'Specular'
+    before; other keys are the socket names shared by 3.4 and 5.0."""
+    if key == "specular":
+        return bsdf.inputs["Specular IOR Level"] if "Specular IOR Level" in bsdf.inputs else bsdf.inputs["Specular"]
+    return bsdf.inputs[key]
+
+
+def node_material(name: str):
+    """A new material with a node tree (the default Principled BSDF and output in it)."""
+    mat = bpy.data.materials.new(name)
+    if VERSION < (5, 0, 0) or mat.node_tree is None:
+        mat.use_nodes = True
+    return mat
+
+
+def mix_color_node(nodes):
+    """A colour mix node: (node, factor socket, A socket, B socket, result socket). ShaderNodeMix
+    (3.4+) with data_type RGBA; the same socket identifiers in 3.4 and 5.0."""
+    n = nodes.new("ShaderNodeMix")
+    n.data_type = "RGBA"
+    n.blend_type = "MIX"
+    ins = {s.identifier: s for s in n.inputs}
+    outs = {s.identifier: s for s in n.outputs}
+    return n, ins["Factor_Float"], ins["A_Color"], ins["B_Color"], outs["Result_Color"]
+
+
+def color_attribute_node(nodes, layer: str):
+    """The node reading a mesh colour attribute (called Vertex Color / Color Attribute)."""
+    n = nodes.new("ShaderNodeVertexColor")
+    n.layer_name = layer
+    return n
+
+
+def sky_node(nodes):
+    """A Hosek-Wilkie sky texture (the same model and properties in 3.4 and 5.0)."""
+    n = nodes.new("ShaderNodeTexSky")
+    n.sky_type = "HOSEK_WILKIE"
+    return n
+
+
+def keyframe_linear(obj, path: str, frame: float) -> None:
+    """Insert a keyframe on ``obj.<path>`` and make its keys linear (3.4: action.fcurves;
+    5.0: layered actions, reached through the animation data's slot)."""
+    obj.keyframe_insert(data_path=path, frame=frame)
+    ad = obj.animation_data
+    if ad is None or ad.action is None:
+        return
+    for fc in _fcurves(ad):
+        if fc.data_path == path:
+            for kp in fc.keyframe_points:
+                kp.interpolation = "LINEAR"
+
+
+def _fcurves(ad):
+    act = ad.action
+    if hasattr(act, "fcurves") and VERSION < (5, 0, 0):
+        return list(act.fcurves)
+    out = []
+    slot = getattr(ad, "action_slot", None)
+    for layer in getattr(act, "layers", []):
+        for strip in layer.strips:
+            if slot is not None and hasattr(strip, "channelbag"):
+                bag = strip.channelbag(slot)
+                if bag is not None:
+                    out.extend(bag.fcurves)
+    if not out and hasattr(act, "fcurves"):
+        out = list(act.fcurves)
+    return out

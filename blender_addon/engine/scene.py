@@ -18,6 +18,7 @@ from ..core.camera import CV_TO_BLENDER
 from ..core.color import PALETTE, hex_to_linear
 from ..core.errors import InputError
 from ..core.spec import WORLD_GREY, FrameSpec
+from ..core.dr_spec import DISTRACTOR_ENTRY_BASE
 from . import compat
 
 LIGHT_TYPES = {"point": "POINT", "sun": "SUN", "spot": "SPOT", "area": "AREA"}
@@ -119,6 +120,9 @@ class SceneBuilder:
             self._build_world(scene)
             self._build_objects(scene)
             self._build_lights(scene)
+            from .randomize import DomainRandomizer    # distractors, materials, world, camera fx
+            self.dr = DomainRandomizer(self)
+            self.dr.build(scene)
         if blend is not None or not self.reset:
             self.blend_objects = blend_scene.capture(
                 scene, self.view_layer, self.config.data["scene"]["targets"]["collection"],
@@ -274,6 +278,8 @@ class SceneBuilder:
 
         used = set()
         for o in spec.objects:
+            if o.entry <= DISTRACTOR_ENTRY_BASE:   # distractors, back plane: self.dr.apply below
+                continue
             if o.entry <= -2:                      # the user's object: labelled, never moved
                 self.blend_objects[-2 - o.entry].obj.pass_index = o.instance_id
                 continue
@@ -312,3 +318,4 @@ class SceneBuilder:
             ob.hide_render = False
         self.world_bg.inputs["Strength"].default_value = spec.world_strength
         self.scene.cycles.seed = spec.frame & 0x7FFFFFFF
+        self.dr.apply(spec)                        # materials, distractors, world, camera fx

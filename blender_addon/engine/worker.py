@@ -10,7 +10,8 @@ from ..core.sampling import sample
 from ..dataset.masks import semantic_from_instance
 from ..dataset.meta import frame_meta
 from ..dataset.writer import DatasetWriter
-from .render import render_passes, scratch_dir
+from .randomize import frame_outputs
+from .render import scratch_dir
 from .scene import SceneBuilder
 
 
@@ -35,6 +36,9 @@ class FrameRenderer:
             self.mesh_paths[-1] = self.writer.write_mesh(m.key, m.vertices, m.faces)
         for k, b in enumerate(self.builder.blend_objects):      # the user's .blend objects
             self.mesh_paths[-2 - k] = self.writer.write_mesh(b.mesh_key, b.vertices, b.faces)
+        for entry, key in self.builder.dr.mesh_entries():        # distractors, back plane
+            m = self.builder.meshes[key]
+            self.mesh_paths[entry] = self.writer.write_mesh(m.key, m.vertices, m.faces)
         self._complete_manifest_categories()
 
     def _complete_manifest_categories(self) -> None:
@@ -58,10 +62,11 @@ class FrameRenderer:
         t1 = time.perf_counter()
         self.builder.apply(spec)
         t2 = time.perf_counter()
-        passes = render_passes(self.builder.scene, self.scratch, want_rgb="rgb" in outs)
+        passes = self.builder.dr.render(spec, self.scratch, want_rgb="rgb" in outs)
         t3 = time.perf_counter()
         semantic = semantic_from_instance(passes.instance, {o.instance_id: o.category_id for o in spec.objects})
         meta = frame_meta(spec, passes.instance, self.mesh_paths)
+        extra = frame_outputs(self.builder, spec, passes, meta)   # 3-D GT, normals, augment
         t4 = time.perf_counter()
         self.writer.write_frame(
             frame, meta,
@@ -69,6 +74,7 @@ class FrameRenderer:
             depth=passes.depth if "depth" in outs else None,
             instance=passes.instance if "instance" in outs else None,
             semantic=semantic if "semantic" in outs else None,
+            normals=extra["normals"], amodal=extra["amodal"],
         )
         t5 = time.perf_counter()
         return {"sample": t1 - t0, "apply": t2 - t1, "render": t3 - t2, "decode": t4 - t3, "write": t5 - t4}

@@ -1,0 +1,201 @@
+"""Ground truth beyond the render's passes (pure: numpy, trimesh + embreex when present):
+3-D boxes, keypoints with visibility, amodal masks and visible fractions, camera-frame normals.
+
+Conventions: OpenCV camera frame (x right, y down, z forward), pixel (u, v) centred at (u, v), rays
+through pixel centres ``K^-1 [u, v, 1]`` (so a hit's ray parameter is its planar depth), meters.
+
+* ``bbox3d``: the axis-aligned box of the mesh's rendered vertices in the asset's own coordinates
+  (``local_min``, ``local_max``), its 8 corners in the camera frame (``corners_cam``) and projected
+  (``corners_px``, through K; a corner behind the camera has no meaningful projection: check its z).
+  Corner k takes x from max if bit 0 of k is set (else min), y from bit 1, z from bit 2:
+  0 = (x0, y0, z0), 1 = (x1, y0, z0), 2 = (x0, y1, z0), 3 = (x1, y1, z0), 4 = (x0, y0, z1), ...
+  ``center_cam``, ``size`` (edge lengths in meters, scale included) and ``R_box2cam`` (the box's axes
+  in the camera frame) complete it.
+* ``keypoints``: the config's points (asset coordinates) -> ``xyz_cam``, ``uv`` (pixels), and
+  ``visibility`` as COCO counts it: 0 outside the image (or behind the camera / clipped), 1 inside
+  but hidden (a surface of any object, itself included, lies in front of it along its ray: more than
+  ``max(0.1 mm, 1e-4 z)`` nearer), 2 visible.
+* amodal: the object ALONE, ray cast exactly through every pixel centre (its triangles as rendered);
+  hits nearer than ``clip_start`` or farther than ``clip_end`` (planar) do not count. The mask is
+  joined with the object's visible pixels of the instance map, so ``visible <= amodal`` holds even
+  where Cycles and Embree round a silhouette pixel differently. ``px_count_all`` counts it,
+  ``bbox_obj`` boxes it (``[x, y, w, h]``, w = xmax - xmin + 1) and ``visib_fract`` =
+  ``px_count_visib / px_count_all`` (BOP's definition; 0 for an object not in the image).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .camera import invert_pose
+
+DR_GT_KINDS = ("object", "distractor")
+
+
+def _ray_nearest(V, F, dirs):
+    """Nearest hit (ray parameter t, nan for none) of rays from the origin along ``dirs``."""
+    import trimesh
+
+    t = np.full(len(dirs), np.nan)
+    if len(F) == 0 or len(dirs) == 0:
+        return t
+    mesh = trimesh.Trimesh(np.asarray(V, np.float64), np.asarray(F, np.int64), process=False, validate=False)
+    origins = np.zeros_like(dirs)
+    try:
+        from trimesh.ray.ray_pyembree import RayMeshIntersector
+        locs, ray_idx, _ = RayMeshIntersector(mesh).intersects_location(origins, dirs, multiple_hits=False)
+        if len(ray_idx):
+            t[ray_idx] = locs[:, 2] / dirs[ray_idx, 2]
+        return t
+    except ImportError:  # pragma: no cover - embreex is a dev dependency
+        from trimesh.ray.ray_triangle import RayMeshIntersector
+        locs, ray_idx, _ = RayMeshIntersector(mesh).intersects_location(origins, dirs, multiple_hits=True)
+        if len(ray_idx):
+            tt = locs[:, 2] / dirs[ray_idx, 2]
+            order = np.lexsort((tt, ray_idx))
+            ray_idx, tt = ray_idx[order], tt[order]
+            first = np.r_[True, ray_idx[1:] != ray_idx[:-1]]
+            t[ray_idx[first]] = tt[first]
+        return t
+
+
+def to_cam(V, obj2cam) -> np.ndarray:
+    T = np.asarray(obj2cam, np.float64)
+    return np.asarray(V, np.float64) @ T[:3, :3].T + T[:3, 3]
+
+
+def project(K, P_cam) -> np.ndarray:
+    P = np.asarray(P_cam, np.float64)
+    uvw = P @ np.asarray(K, np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return uvw[:, :2] / uvw[:, 2:3]
+
+
+def bbox3d(V, obj2cam, K) -> dict:
+    V = np.asarray(V, np.float64)
+    lo, hi = V.min(0), V.max(0)
+    k = np.arange(8)
+    corners = np.stack([np.where(k & 1, hi[0], lo[0]), np.where(k & 2, hi[1], lo[1]),
+                        np.where(k & 4, hi[2], lo[2])], axis=1)
+    T = np.asarray(obj2cam, np.float64)
+    cc = to_cam(corners, T)
+    s = np.linalg.norm(T[:3, :3], axis=0)
+    return {
+        "local_min": lo.tolist(), "local_max": hi.tolist(),
+        "corners_cam": cc.tolist(), "corners_px": project(K, cc).tolist(),
+        "center_cam": to_cam(((lo + hi) / 2)[None], T)[0].tolist(),
+        "size": ((hi - lo) * s).tolist(),
+        "R_box2cam": (T[:3, :3] / s).tolist(),
+    }
+
+
+def keypoints(points, obj2cam, K, size, clip, scene_V, scene_F) -> list[dict]:
+    """``points``: [(name, (x, y, z))] in asset coordinates; ``scene_*``: every triangle of the
+    frame in the camera frame (occluders)."""
+    W, H = size
+    names = [n for n, _ in points]
+    P = to_cam(np.array([p for _, p in points], np.float64), obj2cam)
+    uv = project(K, P)
+    z = P[:, 2]
+    inside = (z > clip[0]) & (z < clip[1]) & (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) \
+        & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+    vis = np.zeros(len(P), np.int64)
+    if inside.any():
+        dirs = P[inside] / P[inside, 2:3]                      # z = 1: t is planar depth
+        t = _ray_nearest(scene_V, scene_F, dirs)
+        zin = z[inside]
+        hidden = np.isfinite(t) & (t < zin - np.maximum(1e-4, 1e-4 * zin)) & (t >= clip[0])
+        vis[inside] = np.where(hidden, 1, 2)
+    return [{"name": n, "xyz_cam": P[i].tolist(), "uv": uv[i].tolist(), "visibility": int(vis[i])}
+            for i, n in enumerate(names)]
+
+
+def amodal_mask(V_cam, F, K, size, clip) -> np.ndarray:
+    """HxW bool: pixels whose centre ray hits the triangles (camera frame) within the clip range."""
+    W, H = size
+    mask = np.zeros((H, W), bool)
+    V_cam = np.asarray(V_cam, np.float64)
+    if len(F) == 0 or np.all(V_cam[:, 2] <= clip[0]):
+        return mask
+    x0, y0, x1, y1 = 0, 0, W, H
+    if np.all(V_cam[:, 2] > 1e-9):
+        uv = project(K, V_cam)
+        x0 = max(0, int(np.floor(uv[:, 0].min())) - 1)
+        y0 = max(0, int(np.floor(uv[:, 1].min())) - 1)
+        x1 = min(W, int(np.ceil(uv[:, 0].max())) + 2)
+        y1 = min(H, int(np.ceil(uv[:, 1].max())) + 2)
+    if x0 >= x1 or y0 >= y1:
+        return mask
+    vv, uu = np.mgrid[y0:y1, x0:x1]
+    pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
+    dirs = pix @ np.linalg.inv(np.asarray(K, np.float64)).T
+    dirs /= dirs[:, 2:3]
+    t = _ray_nearest(V_cam, F, dirs)
+    hit = np.isfinite(t) & (t >= clip[0]) & (t <= clip[1])
+    mask[y0:y1, x0:x1] = hit.reshape(vv.shape)
+    return mask
+
+
+def normals_to_camera(normals_world, instance, cam2world) -> np.ndarray:
+    """World-space normals (HxWx3) -> unit normals in the OpenCV camera frame; 0 where no hit."""
+    R = np.asarray(cam2world, np.float64)[:3, :3]
+    n = np.asarray(normals_world, np.float64) @ R          # R^T n per pixel
+    ln = np.linalg.norm(n, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = np.where(ln > 1e-12, n / ln, 0.0)
+    n[np.asarray(instance) == 0] = 0.0
+    return n.astype(np.float32)
+
+
+def _bbox(mask) -> list[int]:
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    if ys.size == 0:
+        return [-1, -1, 0, 0]
+    return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1)]
+
+
+def frame_ground_truth(spec, geometry_of, keypoints_of, instance, outputs) -> tuple[dict, dict]:
+    """Per-object additions to meta and amodal masks of one frame.
+
+    ``geometry_of(o) -> (V, F)``: the triangles rendered for ObjectSpec ``o`` (local frame);
+    ``keypoints_of(o)``: its config keypoints or None. Returns ({instance_id: {key: value}},
+    {instance_id: HxW bool amodal mask})."""
+    outs = set(outputs)
+    c = spec.camera
+    K = np.asarray(c.K, np.float64)
+    w2c = invert_pose(c.cam2world)
+    size = tuple(int(x) for x in c.resolution)
+    clip = (float(c.clip_start), float(c.clip_end))
+    extra: dict = {}
+    masks: dict = {}
+    objs = [o for o in spec.objects if o.kind in DR_GT_KINDS]
+    scene = None
+    if "keypoints" in outs and any(keypoints_of(o) for o in objs):
+        Vs, Fs, off = [], [], 0
+        for o in spec.objects:
+            V, F = geometry_of(o)
+            Vs.append(to_cam(V, w2c @ np.asarray(o.obj2world)))
+            Fs.append(np.asarray(F, np.int64) + off)
+            off += len(V)
+        scene = (np.concatenate(Vs), np.concatenate(Fs))
+    inst = np.asarray(instance)
+    for o in objs:
+        d: dict = {}
+        o2c = w2c @ np.asarray(o.obj2world, np.float64)
+        V, F = geometry_of(o)
+        if "boxes3d" in outs:
+            d["bbox3d"] = bbox3d(V, o2c, K)
+        kp = keypoints_of(o)
+        if "keypoints" in outs and kp:
+            d["keypoints"] = keypoints(kp, o2c, K, size, clip, *scene)
+        if "amodal" in outs:
+            m = amodal_mask(to_cam(V, o2c), F, K, size, clip) | (inst == o.instance_id)
+            n_all = int(m.sum())
+            n_vis = int((inst == o.instance_id).sum())
+            d["px_count_all"] = n_all
+            d["bbox_obj"] = _bbox(m)
+            d["visib_fract"] = float(n_vis / n_all) if n_all else 0.0
+            masks[o.instance_id] = m
+        if d:
+            extra[o.instance_id] = d
+    return extra, masks
