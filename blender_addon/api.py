@@ -37,9 +37,9 @@ class RenderSummary:
     wall_seconds: float = 0.0
     stage_seconds: dict = field(default_factory=dict)
     workers: int = 1
-    first_frame_seconds: float | None = None
+    first_frame_seconds: float | None = None   # from t_start (the CLI's start) to the first written frame
     missing: list[int] = field(default_factory=list)   # asked for but not written (failed, crashed, stopped)
-    peak_rss_kb: int | None = None                      # largest worker peak RSS, measured in the worker   # from t_start (the CLI's start) to the first written frame
+    peak_rss_kb: int | None = None                      # largest worker peak RSS, measured in the worker
 
     @property
     def ok(self) -> bool:

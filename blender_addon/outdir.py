@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,26 @@ def wipe(out: Path) -> None:
         (out / layout.MANIFEST).unlink()
     except FileNotFoundError:
         pass
+
+
+_TMP = re.compile(r"^\.(\d{6,})\.\w+\.\d+\.[0-9a-f]+\.tmp$")
+
+
+def remove_stale_temporaries(out: Path, frames) -> int:
+    """Remove temporary files a killed run left for ``frames`` (the writer's ``.NNNNNN.ext.PID.HEX.tmp``
+    in the frame folders). Only frames this run will render: concurrent shards never share one."""
+    todo = set(frames)
+    n = 0
+    for sub in layout.FRAME_DIRS:
+        d = Path(out) / sub
+        if not d.is_dir():
+            continue
+        for e in os.scandir(d):
+            m = _TMP.match(e.name)
+            if m and int(m.group(1)) in todo:
+                try:
+                    os.unlink(e.path)
+                    n += 1
+                except OSError:
+                    pass
+    return n

@@ -64,11 +64,14 @@ def child(frames: int, width: int, height: int, samples: int, denoise: bool, out
     import bpy
 
     t0 = time.perf_counter()
-    after_first = None
+    marks = sorted({1, max(1, frames // 10), max(1, frames // 2), frames})
+    at = {}
     for i in range(frames):
         renderer.render_frame(i)
-        if i == 0:
-            after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if i + 1 in marks:
+            at[i + 1] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after_first = at[1]
+    half = max(1, frames // 2)
     seconds = time.perf_counter() - t0
     renderer.close()
     report = {
@@ -76,6 +79,9 @@ def child(frames: int, width: int, height: int, samples: int, denoise: bool, out
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "vm_hwm_kb": _vm_hwm_kb(),
         "peak_rss_after_first_frame_kb": after_first,
+        "peak_rss_at_frame_kb": at,
+        # slope over the second half of the run: what a 40,000-frame run would add per frame
+        "growth_kb_per_frame": round((at[frames] - at[half]) / (frames - half), 3) if frames > half else 0.0,
         "datablocks": {k: len(getattr(bpy.data, k)) for k in DATABLOCKS},
         "seconds": round(seconds, 2),
     }
@@ -123,6 +129,7 @@ def main(argv=None) -> int:
         for r in reports:
             print(f"{r['frames']:6d} frames ({W}x{H}, {a.samples} sample(s), denoise {not a.no_denoise}): worker peak RSS "
                   f"{r['peak_rss_kb'] / 1024:.1f} MiB (after frame 1: {r['peak_rss_after_first_frame_kb'] / 1024:.1f} MiB), "
+                  f"growth over the second half {r['growth_kb_per_frame']:.2f} KiB/frame, "
                   f"{r['seconds']:.1f} s; datablocks at the end: "
                   + ", ".join(f"{k} {v}" for k, v in r["datablocks"].items() if v))
         if len(reports) > 1:

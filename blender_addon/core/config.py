@@ -260,7 +260,11 @@ def _check_semantics(v: _Validator, data: dict, parsed: dict):
         if cam["clip_start"] >= cam["clip_end"]:
             v.err(["camera", "clip_end"], "must be greater than clip_start")
     from . import dr_schema
-    dr_schema.check(v, data, parsed)       # materials, world, distractors, keypoints
+    try:
+        dr_schema.check(v, data, parsed)       # materials, world, distractors, keypoints
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        if not v.errors:   # valid so far: a real bug. Otherwise malformed values, reported already
+            raise
 
 
 def _numbers_as_floats(v):
@@ -425,6 +429,8 @@ def set_path(raw: dict, path: str, value):
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
             raise ConfigError(None, path, f"index [{last}] is out of range")
+    elif not isinstance(node, dict):
+        raise ConfigError(None, path, f"{key_path(parts[:-1])} is not a mapping")
     node[last] = value
 
 
