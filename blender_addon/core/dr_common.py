@@ -113,25 +113,24 @@ def _unique_edges(F: np.ndarray) -> np.ndarray:
 
 
 def geometry_from_arrays(V, F) -> Geometry:
-    import trimesh
-    from scipy.spatial import ConvexHull
+    """Geometry of triangles (numpy only: placement must run in Blender's Python, without scipy)."""
+    from .hull import convex_hull, is_closed, mass_properties
 
     V = np.ascontiguousarray(V, np.float64)
     F = np.ascontiguousarray(F, np.int64)
-    hull = ConvexHull(V)
-    mesh = trimesh.Trimesh(V, F, process=False, validate=False)
+    hull = convex_hull(V)
+    inside = lambda c: bool(np.all(hull.equations[:, :3] @ c + hull.equations[:, 3] < 0))  # noqa: E731
     com = None
-    if mesh.is_watertight and mesh.is_winding_consistent and abs(mesh.volume) > 1e-18:
-        com = np.asarray(mesh.center_mass, float)
-        if not np.all(hull.equations[:, :3] @ com + hull.equations[:, 3] < 0):
-            com = None
-    if com is None:
-        hm = trimesh.Trimesh(V, hull.simplices, process=False)
-        hm.fix_normals()
-        com = np.asarray(hm.center_mass, float)
+    if is_closed(F):
+        vol, c = mass_properties(V, F)
+        if abs(vol) > 1e-18 and inside(c):
+            com = c
+    if com is None:                          # open or inconsistent mesh: the hull's centre of mass
+        com = mass_properties(hull.points, hull.simplices)[1]
     radius = float(np.linalg.norm(V - com, axis=1).max())
-    return Geometry(V, F, _unique_edges(F), V[hull.vertices], hull.equations.copy(),
-                    hull.simplices.copy(), hull.neighbors.copy(), com, radius)
+    # hull_points: the hull's vertices; simplices index ``hull.points`` (== V unless V was flat)
+    return Geometry(V if len(hull.points) == len(V) else hull.points, F, _unique_edges(F),
+                    hull.points[hull.vertices], hull.equations, hull.simplices, hull.neighbors, com, radius)
 
 
 @functools.lru_cache(maxsize=64)

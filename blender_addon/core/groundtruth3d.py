@@ -1,4 +1,4 @@
-"""Ground truth beyond the render's passes (pure: numpy, trimesh + embreex when present):
+"""Ground truth beyond the render's passes (pure numpy; exact ray casts by :mod:`.raycam`):
 3-D boxes, keypoints with visibility, amodal masks and visible fractions, camera-frame normals.
 
 Conventions: OpenCV camera frame (x right, y down, z forward), pixel (u, v) centred at (u, v), rays
@@ -18,7 +18,7 @@ through pixel centres ``K^-1 [u, v, 1]`` (so a hit's ray parameter is its planar
 * amodal: the object ALONE, ray cast exactly through every pixel centre (its triangles as rendered);
   hits nearer than ``clip_start`` or farther than ``clip_end`` (planar) do not count. The mask is
   joined with the object's visible pixels of the instance map, so ``visible <= amodal`` holds even
-  where Cycles and Embree round a silhouette pixel differently. ``px_count_all`` counts it,
+  where Cycles and this float64 ray cast round a silhouette pixel differently. ``px_count_all`` counts it,
   ``bbox_obj`` boxes it (``[x, y, w, h]``, w = xmax - xmin + 1) and ``visib_fract`` =
   ``px_count_visib / px_count_all`` (BOP's definition; 0 for an object not in the image).
 """
@@ -27,35 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from .camera import invert_pose
+from .raycam import nearest_depth, pixel_xy
 
 DR_GT_KINDS = ("object", "distractor")
-
-
-def _ray_nearest(V, F, dirs):
-    """Nearest hit (ray parameter t, nan for none) of rays from the origin along ``dirs``."""
-    import trimesh
-
-    t = np.full(len(dirs), np.nan)
-    if len(F) == 0 or len(dirs) == 0:
-        return t
-    mesh = trimesh.Trimesh(np.asarray(V, np.float64), np.asarray(F, np.int64), process=False, validate=False)
-    origins = np.zeros_like(dirs)
-    try:
-        from trimesh.ray.ray_pyembree import RayMeshIntersector
-        locs, ray_idx, _ = RayMeshIntersector(mesh).intersects_location(origins, dirs, multiple_hits=False)
-        if len(ray_idx):
-            t[ray_idx] = locs[:, 2] / dirs[ray_idx, 2]
-        return t
-    except ImportError:  # pragma: no cover - embreex is a dev dependency
-        from trimesh.ray.ray_triangle import RayMeshIntersector
-        locs, ray_idx, _ = RayMeshIntersector(mesh).intersects_location(origins, dirs, multiple_hits=True)
-        if len(ray_idx):
-            tt = locs[:, 2] / dirs[ray_idx, 2]
-            order = np.lexsort((tt, ray_idx))
-            ray_idx, tt = ray_idx[order], tt[order]
-            first = np.r_[True, ray_idx[1:] != ray_idx[:-1]]
-            t[ray_idx[first]] = tt[first]
-        return t
 
 
 def to_cam(V, obj2cam) -> np.ndarray:
@@ -100,10 +74,9 @@ def keypoints(points, obj2cam, K, size, clip, scene_V, scene_F) -> list[dict]:
         & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
     vis = np.zeros(len(P), np.int64)
     if inside.any():
-        dirs = P[inside] / P[inside, 2:3]                      # z = 1: t is planar depth
-        t = _ray_nearest(scene_V, scene_F, dirs)
         zin = z[inside]
-        hidden = np.isfinite(t) & (t < zin - np.maximum(1e-4, 1e-4 * zin)) & (t >= clip[0])
+        t = nearest_depth(scene_V, scene_F, P[inside, :2] / zin[:, None], clip[0], clip[1])
+        hidden = np.isfinite(t) & (t < zin - np.maximum(1e-4, 1e-4 * zin))
         vis[inside] = np.where(hidden, 1, 2)
     return [{"name": n, "xyz_cam": P[i].tolist(), "uv": uv[i].tolist(), "visibility": int(vis[i])}
             for i, n in enumerate(names)]
@@ -125,13 +98,9 @@ def amodal_mask(V_cam, F, K, size, clip) -> np.ndarray:
         y1 = min(H, int(np.ceil(uv[:, 1].max())) + 2)
     if x0 >= x1 or y0 >= y1:
         return mask
-    vv, uu = np.mgrid[y0:y1, x0:x1]
-    pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
-    dirs = pix @ np.linalg.inv(np.asarray(K, np.float64)).T
-    dirs /= dirs[:, 2:3]
-    t = _ray_nearest(V_cam, F, dirs)
-    hit = np.isfinite(t) & (t >= clip[0]) & (t <= clip[1])
-    mask[y0:y1, x0:x1] = hit.reshape(vv.shape)
+    xy, shape = pixel_xy(K, x0, y0, x1, y1)
+    t = nearest_depth(V_cam, F, xy, clip[0], clip[1])
+    mask[y0:y1, x0:x1] = np.isfinite(t).reshape(shape)
     return mask
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dr_common import Draw, Geometry, matrix_to_quat, plain
+from .grid2d import box_pairs as _pairs
 
 MAX_TRIES = 100        # non_overlapping: draws per object
 MAX_SLIDES = 16        # physics: horizontal slides per object
@@ -112,51 +113,6 @@ def resting_rotation(g: Geometry, R0: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ vertical contact
-
-
-def _cells(lo: np.ndarray, hi: np.ndarray, origin, cell: float, nx: int):
-    """Grid cells covered by axis-aligned xy boxes: (box index, cell id) per covered cell."""
-    i0 = np.floor((lo - origin) / cell).astype(np.int64)
-    i1 = np.floor((hi - origin) / cell).astype(np.int64)
-    wx = i1[:, 0] - i0[:, 0] + 1
-    wy = i1[:, 1] - i0[:, 1] + 1
-    cnt = wx * wy
-    total = int(cnt.sum())
-    idx = np.repeat(np.arange(len(lo)), cnt)
-    start = np.repeat(np.cumsum(cnt) - cnt, cnt)
-    k = np.arange(total) - start
-    w = wx[idx]
-    cx = i0[idx, 0] + k % w
-    cy = i0[idx, 1] + k // w
-    return idx, cy * nx + cx
-
-
-def _pairs(loA, hiA, loB, hiB, origin, cell, nx) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i, j) of A and B boxes that overlap, each once: a pair is reported by the one
-    grid cell holding the lower corner of the two boxes' intersection."""
-    if len(loA) == 0 or len(loB) == 0:
-        e = np.zeros(0, np.int64)
-        return e, e
-    ia, ca = _cells(loA, hiA, origin, cell, nx)
-    ib, cb = _cells(loB, hiB, origin, cell, nx)
-    order = np.argsort(cb, kind="stable")
-    ib, cb = ib[order], cb[order]
-    left = np.searchsorted(cb, ca, "left")
-    right = np.searchsorted(cb, ca, "right")
-    n = right - left
-    pa = np.repeat(ia, n)
-    pc = np.repeat(ca, n)
-    start = np.repeat(left, n)
-    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    pb = ib[start + k]
-    if len(pa) == 0:
-        return pa, pb
-    lo = np.maximum(loA[pa], loB[pb])
-    hi = np.minimum(hiA[pa], hiB[pb])
-    ok = np.all(lo <= hi + 1e-12, axis=1)
-    corner = np.floor((lo - origin) / cell).astype(np.int64)
-    ok &= (corner[:, 1] * nx + corner[:, 0]) == pc
-    return pa[ok], pb[ok]
 
 
 def _point_in_tri_z(P, T):
@@ -282,19 +238,22 @@ def lift_over(A: Posed, B: Posed) -> tuple[float, np.ndarray]:
 
 def _supported(com_xy, pts) -> bool:
     """Whether ``com_xy`` lies over the convex hull of the contact points (with SUPPORT_TOL)."""
+    from .hull import hull_2d
+
     pts = np.unique(np.round(pts, 9), axis=0)
     if len(pts) == 0:
         return False
     if len(pts) >= 3:
-        from scipy.spatial import ConvexHull, QhullError
-        try:
-            hull = ConvexHull(pts)
-            eq = hull.equations
-            if np.all(eq[:, :2] @ com_xy + eq[:, 2] <= SUPPORT_TOL):
-                return True
-            return False
-        except (QhullError, ValueError):
-            pass                              # colinear: distance to the segment below
+        idx = hull_2d(pts)
+        if len(idx) >= 3:
+            poly = pts[idx]
+            e = np.roll(poly, -1, axis=0) - poly
+            area2 = float((poly[:, 0] * np.roll(poly, -1, 0)[:, 1] - np.roll(poly, -1, 0)[:, 0] * poly[:, 1]).sum())
+            if area2 > 1e-14:
+                # counter-clockwise: inside is left of every edge; distance outside each edge line
+                ln = np.linalg.norm(e, axis=1)
+                cross = e[:, 0] * (com_xy[1] - poly[:, 1]) - e[:, 1] * (com_xy[0] - poly[:, 0])
+                return bool(np.all(cross / ln >= -SUPPORT_TOL))
     # one point or colinear points: distance to the segment through the extreme points
     if len(pts) == 1:
         return float(np.linalg.norm(com_xy - pts[0])) <= SUPPORT_TOL
