@@ -111,6 +111,10 @@ class _RenderActor:
         except Exception:  # noqa: BLE001 - reported to the driver, not a dead actor
             self.init_error = ("fatal", traceback.format_exc())
 
+    def ready(self):
+        """The actor's pid once it is placed and its scene is built (or its build failed)."""
+        return self.pid
+
     def render(self, frames):
         """Yield ``(kind, frame, payload)`` per frame: ("ready", None, pid) first, then "done" with the
         stage timings, or "error" / "oserror" / "input_error" / "fatal"."""
@@ -159,12 +163,22 @@ class RayPool:
         self.pids: dict[int, int] = {}       # worker slot -> pid of its current actor
         self.replaced = 0                    # actors started to replace dead ones
 
-    def _threads(self, ray) -> int:
-        if self.threads:
-            return self.threads
-        total = int(ray.cluster_resources().get("CPU", os.cpu_count() or 1))
-        per_node = [int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
-        return max(1, min(default_threads(self.workers, total), max(per_node or [total])))
+    def _resources(self, ray) -> tuple[int, float, int]:
+        """(Cycles threads, CPUs reserved, GPUs reserved) per actor. Threads: ``threads`` or the
+        cluster's CPUs / workers (at most one node's CPUs). The reservation is fractional when more
+        workers than CPUs are asked for, so that every actor can be placed."""
+        total = float(ray.cluster_resources().get("CPU", os.cpu_count() or 1))
+        per_node = [float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+        biggest = max(per_node or [total])
+        threads = self.threads or max(1, min(default_threads(self.workers, int(total)), int(biggest)))
+        cpus = min(float(threads), biggest, max(0.01, round(total / self.workers, 2)))
+        gpus = 0
+        if self.config.data["render"].get("device") == "gpu":
+            if ray.cluster_resources().get("GPU", 0) < 1:
+                raise InputError("render.device", "gpu requested but the Ray cluster has no GPU; "
+                                                  "use device: cpu or add GPU nodes")
+            gpus = 1
+        return threads, cpus, gpus
 
     def run(self, frames: list[int], on_frame=None) -> RunResult:
         res = RunResult()
@@ -176,67 +190,99 @@ class RayPool:
     def _run(self, ray, frames, on_frame, res: RunResult) -> RunResult:
         from ray.exceptions import RayActorError, RayError
 
-        threads = self._threads(ray)
-        gpus = 1 if (self.config.data["render"].get("device") == "gpu") else 0
-        Actor = ray.remote(num_cpus=threads, num_gpus=gpus, max_restarts=0)(_RenderActor)
+        threads, cpus, gpus = self._resources(ray)
+        Actor = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=0)(_RenderActor)
         control = ray.remote(num_cpus=0)(_Control).remote()
         n = min(self.workers, len(frames))
         size = self.chunk or default_chunk(len(frames), n)
         todo = collections.deque(frames[i:i + size] for i in range(0, len(frames), size))
         attempts: dict[int, int] = collections.defaultdict(int)
-        gpu_ids = None if gpus else self.gpu_ids
-
-        def new_actor():
-            return Actor.remote(self.config, str(self.out_dir), threads, gpu_ids, control)
-
-        actors = {w: new_actor() for w in range(n)}
-        self._log(f"start: {len(frames)} frame(s) in chunks of {size}, {n} actor(s) x {threads} thread(s), "
-                  f"ray {ray.__version__}, cluster CPUs {ray.cluster_resources().get('CPU')}")
+        gpu_ids = None if gpus else self.gpu_ids     # Ray sets CUDA_VISIBLE_DEVICES per actor
+        max_replacements = 2 * n + self.retries
+        actors: dict[int, object] = {}
+        placing: dict = {}                    # ready() ref -> slot: actors being placed and built
         running: dict = {}                    # generator -> (slot, frames of its chunk not yet reported)
+        idle: list[int] = []
         stopping = {"flag": False}
+
+        def start_actor(w):
+            actors[w] = Actor.remote(self.config, str(self.out_dir), threads, gpu_ids, control)
+            placing[actors[w].ready.remote()] = w
 
         def stop():
             if not stopping["flag"]:
                 stopping["flag"] = True
                 res.interrupted = True
                 todo.clear()
-                try:
+                with contextlib.suppress(RayError):
                     control.stop.remote()
-                except RayError:  # pragma: no cover
-                    pass
 
+        def replace(w, err):
+            if self.replaced >= max_replacements:
+                res.failed[-1 - w] = (f"Ray worker {w} died and {max_replacements} replacements died too: "
+                                      f"{str(err).splitlines()[0]}")
+                stop()
+                res.interrupted = False
+                return
+            self.replaced += 1
+            with contextlib.suppress(Exception):
+                ray.kill(actors[w])
+            if todo and not stopping["flag"]:
+                start_actor(w)
+
+        for w in range(n):
+            start_actor(w)
+        self._log(f"start: {len(frames)} frame(s) in chunks of {size}, {n} actor(s) x {threads} thread(s) "
+                  f"({cpus:g} CPU, {gpus} GPU reserved each), ray {ray.__version__}, "
+                  f"cluster CPUs {ray.cluster_resources().get('CPU')}")
         old = {}
         if threading.current_thread() is threading.main_thread():
             old = {s: signal.signal(s, lambda *a: stop()) for s in (signal.SIGINT, signal.SIGTERM)}
         t0 = time.perf_counter()
+        last_progress = time.monotonic()
+        warned = False
         try:
-            idle = list(actors)
             while True:
                 while idle and todo and not stopping["flag"]:
                     w = idle.pop(0)
                     chunk = todo.popleft()
                     running[actors[w].render.remote(chunk)] = (w, list(chunk))
-                if not running:
+                if not running and (not todo or stopping["flag"] or not placing):
                     break
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
-                for gen in ready:
+                ready, _ = ray.wait(list(running) + list(placing), num_returns=1, timeout=0.5)
+                if not ready:
+                    if not running and time.monotonic() - last_progress > 120 and not warned:
+                        warned = True
+                        msg = (f"waiting for Ray to place {len(placing)} actor(s) needing {cpus:g} CPU "
+                               f"and {gpus} GPU each")
+                        self._log(msg)
+                        print(f"warning: {msg}; see `ray status`", file=sys.stderr, flush=True)
+                    continue
+                last_progress = time.monotonic()
+                for ref in ready:
+                    if ref in placing:
+                        w = placing.pop(ref)
+                        try:
+                            self.pids[w] = ray.get(ref)
+                            idle.append(w)
+                        except RayActorError as e:
+                            self._log(f"worker {w} died while starting: {str(e).splitlines()[0]}")
+                            replace(w, e)
+                        continue
+                    gen = ref
                     w, left = running[gen]
                     try:
                         kind, frame, payload = ray.get(next(gen))
                     except StopIteration:
                         del running[gen]
-                        if left and stopping["flag"]:
-                            pass                  # stopped before these frames: resume renders them
-                        elif left:                # pragma: no cover - a chunk ends early only on errors
+                        if left and not stopping["flag"]:   # pragma: no cover - only after errors
                             todo.appendleft(left)
                         idle.append(w)
                         continue
                     except RayActorError as e:
                         del running[gen]
                         self._lost(w, left, e, todo, attempts, res, stopping["flag"])
-                        actors[w] = new_actor()
-                        self.replaced += 1
-                        idle.append(w)
+                        replace(w, e)
                         continue
                     if kind == "ready":
                         self.pids[w] = payload
