@@ -38,7 +38,7 @@ def material_section() -> Section:
                            doc="pattern repeats across the object's bounding box"),
         "texture_color_hsv": D("vec3", ANY_HSV, doc="second colour of a procedural pattern"),
         "images": V("path", None, doc="folder of images for texture: image (box-projected)"),
-    }, optional=True)
+    }, optional=True, doc="random appearance per object and frame (absent: the entry's fixed colour)")
 
 
 def parse_shapes(value):
@@ -107,10 +107,10 @@ DISTRACTORS = Section({
     "rotation": Custom(parse_rotation, "uniform_so3"),
     "category": V("str", None, doc="label distractors with this category (default: unlabelled, 0)"),
     "materials": material_section(),
-}, optional=True)
+}, optional=True, doc="random primitives in view; ids after the objects, category 0 by default")
 
 WORLD = Section({
-    "type": D("str", "uniform", allowed=WORLD_TYPES, doc="uniform | gradient | sky | hdri | image"),
+    "type": D("str", "uniform", allowed=WORLD_TYPES, doc="background kind (a choice draws one per frame)"),
     "color_hsv": D("vec3", {"uniform": [[0.0, 0.0, 0.1], [1.0, 0.6, 1.0]]},
                    doc="uniform colour; gradient's horizon colour; image's ambient colour"),
     "top_color_hsv": D("vec3", {"uniform": [[0.0, 0.0, 0.1], [1.0, 0.6, 1.0]]},
@@ -130,13 +130,13 @@ WORLD = Section({
         "distance": D("float", 1.0, min=0, min_exclusive=True,
                       doc="back plane's distance behind the look-at point, m"),
     }),
-}, optional=True)
+}, optional=True, doc="random background; its strength is lighting.world_strength")
 
 DOF = Section({
     "f_stop": D("float", 2.8, min=0, min_exclusive=True, doc="aperture f-number"),
     "focus_distance": Custom(parse_focus, "look_at", doc="look_at or meters from the camera"),
     "blades": V("int", 0, min=0, doc="aperture blades (0 = round)"),
-}, optional=True)
+}, optional=True, doc="depth of field (RGB only; ground truth from a sharp second pass)")
 
 MOTION_BLUR = Section({
     "camera_translation": D("vec3", (0.0, 0.0, 0.0),
@@ -145,7 +145,7 @@ MOTION_BLUR = Section({
                              doc="camera turn during the exposure about its x, y, z axes (OpenCV), deg"),
     "object_translation": D("vec3", (0.0, 0.0, 0.0),
                             doc="each object's motion during the exposure, world frame, m"),
-}, optional=True)
+}, optional=True, doc="motion blur (RGB only; ground truth from a sharp pass at mid-exposure)")
 
 AUGMENT = Section({
     "brightness": D("float", 1.0, min=0, doc="multiplies intensities"),
@@ -155,7 +155,7 @@ AUGMENT = Section({
     "gamma": D("float", 1.0, min=0, min_exclusive=True, doc="out = in ** gamma (sRGB, 0..1)"),
     "blur_sigma_px": D("float", 0.0, min=0, doc="Gaussian blur, pixels"),
     "noise_std": D("float", 0.0, min=0, doc="Gaussian sensor noise, fraction of full scale (1/255 = 1 level)"),
-}, optional=True)
+}, optional=True, doc="post-render RGB augmentation in numpy, after ground truth (recorded in meta)")
 
 
 def object_fields() -> dict:
@@ -169,7 +169,8 @@ def object_fields() -> dict:
 
 def scene_fields() -> dict:
     return {
-        "placement": V("str", "free", allowed=PLACEMENTS, doc="free | non_overlapping | physics"),
+        "placement": V("str", "free", allowed=PLACEMENTS,
+                       doc="as sampled; redraw overlapping hulls; or drop and settle on the ground"),
         "distractors": DISTRACTORS,
     }
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .camera import invert_pose
-from .raycam import nearest_depth, pixel_xy
+from .raycam import barycentric, nearest_depth, nearest_hit, pixel_xy
 
 DR_GT_KINDS = ("object", "distractor")
 
@@ -104,8 +104,58 @@ def amodal_mask(V_cam, F, K, size, clip) -> np.ndarray:
     return mask
 
 
+def normals_map(spec, geometry_of, vertex_normals_of, instance) -> np.ndarray:
+    """HxWx3 float32 unit normals in the OpenCV camera frame at every pixel centre's hit; 0 where
+    nothing is hit. Each pixel's object is the instance map's; its ray is cast against that object's
+    triangles alone. Flat-shaded meshes give the face normal; smooth-shaded ones
+    (``vertex_normals_of(o)`` not None: Blender's vertex normals) the interpolated, renormalized
+    vertex normal, as Cycles shades them. Normals face the camera (a back face's is flipped, as
+    Cycles does)."""
+    c = spec.camera
+    K = np.asarray(c.K, np.float64)
+    w2c = invert_pose(c.cam2world)
+    W, H = (int(x) for x in c.resolution)
+    clip = (float(c.clip_start), float(c.clip_end))
+    inst = np.asarray(instance).ravel()
+    out = np.zeros((H * W, 3), np.float64)
+    Kinv = np.linalg.inv(K)
+    for o in spec.objects:
+        pix = np.flatnonzero(inst == o.instance_id)
+        if len(pix) == 0:
+            continue
+        v, u = np.divmod(pix, W)
+        d = np.stack([u, v, np.ones(len(u))], 1).astype(np.float64) @ Kinv.T
+        xy = d[:, :2] / d[:, 2:3]
+        V, F = geometry_of(o)
+        F = np.asarray(F, np.int64)
+        T = w2c @ np.asarray(o.obj2world, np.float64)
+        Vc = to_cam(V, T)
+        depth, tri = nearest_hit(Vc, F, xy, *clip)
+        hit = tri >= 0
+        if not hit.any():
+            continue
+        t = tri[hit]
+        A, B, C = (Vc[F[t, k]] for k in range(3))
+        ng = np.cross(B - A, C - A)
+        ray = np.concatenate([xy[hit], np.ones((int(hit.sum()), 1))], 1)
+        vn = vertex_normals_of(o)
+        if vn is None:
+            n = ng
+        else:
+            bary = barycentric(Vc, F, t, xy[hit], depth[hit])
+            vn = np.asarray(vn, np.float64)
+            nl = (vn[F[t, 0]] * bary[:, :1] + vn[F[t, 1]] * bary[:, 1:2] + vn[F[t, 2]] * bary[:, 2:3])
+            n = nl @ np.linalg.inv(T[:3, :3])        # normals transform by the inverse transpose
+        n = n / np.linalg.norm(n, axis=1, keepdims=True)
+        back = np.einsum("ij,ij->i", ng, ray) > 0
+        n[back] *= -1.0
+        out[pix[hit]] = n
+    return out.reshape(H, W, 3).astype(np.float32)
+
+
 def normals_to_camera(normals_world, instance, cam2world) -> np.ndarray:
-    """World-space normals (HxWx3) -> unit normals in the OpenCV camera frame; 0 where no hit."""
+    """World-space normals (HxWx3, e.g. Cycles' Normal pass) -> unit normals in the OpenCV camera
+    frame; 0 where no hit."""
     R = np.asarray(cam2world, np.float64)[:3, :3]
     n = np.asarray(normals_world, np.float64) @ R          # R^T n per pixel
     ln = np.linalg.norm(n, axis=-1, keepdims=True)

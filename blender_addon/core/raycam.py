@@ -14,14 +14,17 @@ import numpy as np
 from .grid2d import box_pairs
 
 
-def _clip_near(T: np.ndarray, zn: float) -> np.ndarray:
-    """Clip triangles (Kx3x3, camera frame) to z >= zn; returns the kept/clipped triangles."""
+def _clip_near(T: np.ndarray, zn: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clip triangles (Kx3x3, camera frame) to z >= zn; returns the kept/clipped triangles and the
+    index of the triangle each came from."""
     z = T[:, :, 2]
     front = z >= zn
     nf = front.sum(1)
     out = [T[nf == 3]]
+    src = [np.flatnonzero(nf == 3)]
     for want in (1, 2):
         S = T[nf == want]
+        si = np.flatnonzero(nf == want)
         if len(S) == 0:
             continue
         fr = S[:, :, 2] >= zn
@@ -37,27 +40,31 @@ def _clip_near(T: np.ndarray, zn: float) -> np.ndarray:
         ab, ac = cut(a, b), cut(a, c)
         if want == 1:                       # a in front: one triangle (a, ab, ac)
             out.append(np.stack([a, ab, ac], 1))
+            src.append(si)
         else:                               # a behind: quad (ab, b, c, ac) -> two triangles
             out.append(np.stack([ab, b, c], 1))
             out.append(np.stack([ab, c, ac], 1))
-    return np.concatenate(out) if out else np.zeros((0, 3, 3))
+            src += [si, si]
+    return np.concatenate(out), np.concatenate(src)
 
 
-def nearest_depth(V_cam, F, xy, clip_start: float, clip_end: float = np.inf) -> np.ndarray:
-    """Planar depth of the nearest hit of each ray ``(x, y, 1)`` (``xy``: Rx2), nan where none."""
+def nearest_hit(V_cam, F, xy, clip_start: float, clip_end: float = np.inf):
+    """Nearest hit of each ray ``(x, y, 1)`` (``xy``: Rx2): (planar depth, nan where none;
+    index into ``F`` of the triangle hit, -1 where none)."""
     xy = np.asarray(xy, np.float64).reshape(-1, 2)
     depth = np.full(len(xy), np.inf)
+    tri = np.full(len(xy), -1, np.int64)
     V = np.asarray(V_cam, np.float64)
     F = np.asarray(F, np.int64)
     if len(F) == 0 or len(xy) == 0:
-        return np.full(len(xy), np.nan)
-    T = _clip_near(V[F], float(clip_start))
+        return np.full(len(xy), np.nan), tri
+    T, src = _clip_near(V[F], float(clip_start))
     if len(T):
         Q = T[:, :, :2] / T[:, :, 2:3]                       # projected to z = 1
         lo, hi = Q.min(1), Q.max(1)
         rlo, rhi = xy.min(0), xy.max(0)
         keep = np.all(hi >= rlo, 1) & np.all(lo <= rhi, 1)
-        T, Q, lo, hi = T[keep], Q[keep], lo[keep], hi[keep]
+        T, Q, lo, hi, src = T[keep], Q[keep], lo[keep], hi[keep], src[keep]
     if len(T):
         ext = np.maximum(np.minimum(hi, xy.max(0)) - np.maximum(lo, xy.min(0)), 0)
         span = float(max((xy.max(0) - xy.min(0)).max(), 1e-12))
@@ -88,9 +95,34 @@ def nearest_depth(V_cam, F, xy, clip_start: float, clip_end: float = np.inf) -> 
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = np.einsum("ij,ij->i", n, P3[:, 0]) / den
             ok = np.isfinite(t) & (t >= clip_start * (1 - 1e-12)) & (t <= clip_end)
-            np.minimum.at(depth, ri[ok], t[ok])
+            ri, ti, t = ri[ok], ti[ok], t[ok]
+            # nearest per ray; ties: the lowest source triangle index (deterministic)
+            order = np.lexsort((src[ti], t, ri))
+            ri, ti, t = ri[order], ti[order], t[order]
+            first = np.r_[True, ri[1:] != ri[:-1]] if len(ri) else np.zeros(0, bool)
+            depth[ri[first]] = t[first]
+            tri[ri[first]] = src[ti[first]]
     depth[~np.isfinite(depth)] = np.nan
-    return depth
+    return depth, tri
+
+
+def nearest_depth(V_cam, F, xy, clip_start: float, clip_end: float = np.inf) -> np.ndarray:
+    """Planar depth of the nearest hit of each ray ``(x, y, 1)`` (``xy``: Rx2), nan where none."""
+    return nearest_hit(V_cam, F, xy, clip_start, clip_end)[0]
+
+
+def barycentric(V_cam, F, tri, xy, depth) -> np.ndarray:
+    """Barycentric weights (Rx3) of the hit points ``depth * (x, y, 1)`` in triangles ``F[tri]``."""
+    P = np.concatenate([xy, np.ones((len(xy), 1))], 1) * depth[:, None]
+    A, B, C = (np.asarray(V_cam, np.float64)[np.asarray(F)[tri, k]] for k in range(3))
+    v0, v1, v2 = B - A, C - A, P - A
+    d00, d01, d11 = (v0 * v0).sum(1), (v0 * v1).sum(1), (v1 * v1).sum(1)
+    d20, d21 = (v2 * v0).sum(1), (v2 * v1).sum(1)
+    den = d00 * d11 - d01 * d01
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (d11 * d20 - d01 * d21) / den
+        w = (d00 * d21 - d01 * d20) / den
+    return np.stack([1 - v - w, v, w], 1)
 
 
 def pixel_xy(K, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, tuple]:

@@ -197,3 +197,26 @@ def _fcurves(ad):
     if not out and hasattr(act, "fcurves"):
         out = list(act.fcurves)
     return out
+
+
+def vertex_normals(me):
+    """Nx3 float32 vertex normals of a mesh (5.0: ``vertex_normals``; 3.4: ``vertices[].normal``)."""
+    import numpy as np
+
+    n = np.empty(len(me.vertices) * 3, np.float32)
+    if hasattr(me, "vertex_normals"):
+        me.vertex_normals.foreach_get("vector", n)
+    else:
+        me.vertices.foreach_get("normal", n)
+    return n.reshape(-1, 3)
+
+
+def is_smooth(me) -> bool:
+    """Whether every face of the mesh is smooth-shaded (interpolated vertex normals)."""
+    import numpy as np
+
+    if len(me.polygons) == 0:
+        return False
+    s = np.empty(len(me.polygons), bool)
+    me.polygons.foreach_get("use_smooth", s)
+    return bool(s.all())

@@ -39,8 +39,6 @@ class DomainRandomizer:
         self._build_materials()
         self.world.build(scene)
         self.fx.build(scene)
-        if "normals" in self.config.outputs:
-            self.b.view_layer.use_pass_normal = True
 
     def _build_distractors(self) -> None:
         n = dcore.max_count(self.config)
@@ -192,11 +190,36 @@ def geometry_of(builder, o):
     return m.vertices, m.faces
 
 
+def vertex_normals_of(builder, o):
+    """Blender's vertex normals of ``o``'s mesh when it is smooth-shaded, else None (cached)."""
+    from . import compat
+    from .scene import mesh_key
+
+    if o.kind == "distractor":
+        me = builder.meshes[f"distractor_{o.asset.split(':', 1)[1]}"].mesh
+    elif o.kind == "back_plane":
+        me = builder.meshes["back_plane"].mesh
+    elif o.entry == -1:
+        me = builder.meshes["ground"].mesh
+    elif o.entry >= 0:
+        me = builder.meshes[mesh_key(o.entry, builder.config.data["scene"]["objects"][o.entry])].mesh
+    else:
+        b = builder.blend_objects[-2 - o.entry]
+        me = getattr(getattr(b, "obj", None), "data", None)
+        if me is None or not hasattr(me, "polygons") or len(me.vertices) != len(b.vertices):
+            return None                                     # modifiers: the evaluated mesh differs
+    cache = builder.__dict__.setdefault("_vertex_normals", {})
+    key = me.name_full if hasattr(me, "name_full") else me.name
+    if key not in cache:
+        cache[key] = compat.vertex_normals(me) if compat.is_smooth(me) else None
+    return cache[key]
+
+
 def frame_outputs(builder, spec, passes, meta) -> dict:
     """Ground truth beyond the passes (meta gains bbox3d, keypoints, amodal figures) and the extra
     arrays for the writer: ``{"normals": HxWx3 or None, "amodal": {id: mask} or None}``; applies
     the post-render augmentation to ``passes.rgb``."""
-    from ..core.groundtruth3d import frame_ground_truth, normals_to_camera
+    from ..core.groundtruth3d import frame_ground_truth, normals_map
     from ..dataset.augment import augment_frame
     from ..dataset.meta_dr import add_ground_truth
 
@@ -213,8 +236,9 @@ def frame_outputs(builder, spec, passes, meta) -> dict:
         add_ground_truth(meta, extra)
         if "amodal" in outs:
             out["amodal"] = masks
-    if "normals" in outs and passes.normals is not None:
-        out["normals"] = normals_to_camera(passes.normals, passes.instance, spec.camera.cam2world)
+    if "normals" in outs:
+        out["normals"] = normals_map(spec, lambda o: geometry_of(builder, o),
+                                     lambda o: vertex_normals_of(builder, o), passes.instance)
     if passes.rgb is not None and spec.augment:
         passes.rgb = augment_frame(passes.rgb, spec)
     return out
