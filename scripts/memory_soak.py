@@ -34,6 +34,21 @@ SCENE = {
     "lighting": {"count": {"randint": [1, 2]}, "type": {"choice": ["point", "sun", "spot", "area"]}},
 }
 
+# Every per-frame randomization at once (textures incl. images, world kinds incl. HDRI and a back
+# plane, distractors, non-overlapping placement, depth of field, motion blur, augmentation, all outputs):
+# anything created per frame and not freed shows up as growth here. Image folders are made by the child.
+DR = {
+    "materials": {"texture": {"choice": ["none", "noise", "checker", "voronoi", "gradient", "wave", "image"]},
+                  "images": "images"},
+    "world": {"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]},
+              "hdri": {"folder": "hdri"}, "image": {"folder": "images"}},
+    "augment": {"brightness": {"uniform": [0.8, 1.2]}, "noise_std": 0.01},
+    "scene": {"placement": "non_overlapping",
+              "distractors": {"count": {"randint": [1, 4]}, "materials": {"texture": "checker"}}},
+    "camera": {"dof": {"f_stop": {"uniform": [1.4, 8]}},
+               "motion_blur": {"camera_translation": {"uniform": [[0, 0, 0], [0.01, 0.01, 0]]}}},
+}
+
 DATABLOCKS = ("objects", "meshes", "materials", "images", "lights", "cameras", "worlds",
               "node_groups", "textures", "collections")
 
@@ -49,7 +64,26 @@ def _vm_hwm_kb() -> int | None:
     return None
 
 
-def child(frames: int, width: int, height: int, samples: int, denoise: bool, out: str) -> None:
+def _deep_update(a: dict, b: dict) -> dict:
+    for k, v in b.items():
+        a[k] = _deep_update(a.get(k, {}), v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
+    return a
+
+
+def _make_images(root: str) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for sub in ("images", "hdri"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+        for i in range(3):
+            a = rng.integers(0, 255, (16, 32, 3), dtype=np.uint8)
+            Image.fromarray(a).save(os.path.join(root, sub, f"{i}.png"))
+
+
+def child(frames: int, width: int, height: int, samples: int, denoise: bool, out: str,
+          scene: str = "basic") -> None:
     """The worker: build the scene once, render ``frames`` frames through the normal pipeline."""
     import resource
 
@@ -57,10 +91,23 @@ def child(frames: int, width: int, height: int, samples: int, denoise: bool, out
     from synthblend.engine.worker import FrameRenderer
 
     raw = json.loads(json.dumps(SCENE))
+    base_dir = None
+    if scene == "dr":
+        _deep_update(raw, json.loads(json.dumps(DR)))
+        from synthblend.core.dr_schema import DR_OUTPUTS
+        raw["render"]["outputs"] = ["rgb", "depth", "instance", "semantic",
+                                    *[o for o in DR_OUTPUTS if o != "keypoints"]]
+        base_dir = os.path.join(out, "assets")
+        _make_images(base_dir)
+    elif scene != "basic":
+        import yaml
+        with open(scene) as f:
+            raw = yaml.safe_load(f)
+        base_dir = os.path.dirname(os.path.abspath(scene))
     raw["frames"] = frames
-    raw["render"].update(resolution=[width, height], samples=samples, denoise=denoise)
-    cfg = config_from_dict(raw)
-    renderer = FrameRenderer(cfg, out, threads=1)
+    raw.setdefault("render", {}).update(resolution=[width, height], samples=samples, denoise=denoise)
+    cfg = config_from_dict(raw, base_dir=base_dir)
+    renderer = FrameRenderer(cfg, os.path.join(out, "ds"), threads=1)
     import bpy
 
     t0 = time.perf_counter()
@@ -89,12 +136,13 @@ def child(frames: int, width: int, height: int, samples: int, denoise: bool, out
         json.dump(report, f)
 
 
-def run_child(frames: int, width: int, height: int, samples: int, denoise: bool = True) -> dict:
+def run_child(frames: int, width: int, height: int, samples: int, denoise: bool = True,
+              scene: str = "basic") -> dict:
     """Run one soak in a fresh process (Blender's chatter discarded); it leaves its report in ``out``."""
     with tempfile.TemporaryDirectory(prefix="synthblend-soak-") as out:
         cmd = [sys.executable, os.path.abspath(__file__), "--child", str(frames), "--resolution",
                str(width), str(height), "--samples", str(samples), "--out", out]
-        cmd += [] if denoise else ["--no-denoise"]
+        cmd += ([] if denoise else ["--no-denoise"]) + ["--scene", scene]
         p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         report = os.path.join(out, "soak-report.json")
         if p.returncode != 0 or not os.path.exists(report):
@@ -113,13 +161,16 @@ def main(argv=None) -> int:
                     help="render.denoise: false (the default config denoises; OIDN costs ~0.4 s a frame here)")
     ap.add_argument("--max-ratio", type=float, default=1.15)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ap.add_argument("--scene", default="basic",
+                    help="basic (the issue's scene), dr (every per-frame randomization), or a config file")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child is not None:
-        child(a.child, *a.resolution, a.samples, not a.no_denoise, a.out)
+        child(a.child, *a.resolution, a.samples, not a.no_denoise, a.out, a.scene)
         return 0
-    reports = [run_child(n, *a.resolution, a.samples, not a.no_denoise) for n in sorted(set(a.frames))]
+    scene = a.scene if a.scene in ("basic", "dr") else os.path.abspath(a.scene)
+    reports = [run_child(n, *a.resolution, a.samples, not a.no_denoise, scene) for n in sorted(set(a.frames))]
     ratio = reports[-1]["peak_rss_kb"] / reports[0]["peak_rss_kb"] if len(reports) > 1 else 1.0
     ok = ratio <= a.max_ratio
     if a.json:
