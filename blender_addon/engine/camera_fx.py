@@ -34,13 +34,19 @@ class CameraFx:
     def active(self) -> bool:
         return self.dof or self.motion
 
-    def build(self, scene) -> None:
+    def build(self, scene, movable=()) -> None:
+        """``movable``: every pool object that can move (their actions are made here, once)."""
         if self.motion:
             scene.render.use_motion_blur = True
             scene.render.motion_blur_shutter = SHUTTER
             if hasattr(scene.render, "motion_blur_position"):
                 scene.render.motion_blur_position = "CENTER"
             scene.frame_start, scene.frame_end = 0, 2
+            for ob in [self.b.camera, *movable]:
+                for f in (0, 1, 2):
+                    compat.keyframe_linear(ob, "location", f)
+            for f in (0, 1, 2):
+                compat.keyframe_linear(self.b.camera, "rotation_euler", f)
             scene.frame_set(1)
 
     def apply(self, spec, movable_objects) -> None:
@@ -55,37 +61,36 @@ class CameraFx:
             d.focus_distance = fx.focus_distance
             d.aperture_blades = fx.blades
         if self.motion:
-            self._key_camera(cam_ob, fx)
+            self._key_camera(cam_ob, spec.camera.cam2world, fx)
             for ob, o in movable_objects:
-                self._key_translation(ob, np.asarray(o.motion or (0.0, 0.0, 0.0), float))
+                self._key_translation(ob, np.asarray(o.obj2world, float)[:3, 3],
+                                      np.asarray(o.motion or (0.0, 0.0, 0.0), float))
             self.b.scene.frame_set(1)
 
-    def _key_translation(self, ob, delta) -> None:
-        loc = np.array(ob.location[:], float)
+    # Key values come from the FrameSpec, never from the bpy object: a depsgraph update may already
+    # have written the previous frame's animated pose back into ``matrix_world``, which would make
+    # a frame depend on the frames rendered before it in the same worker (measured).
+
+    def _key_translation(self, ob, loc, delta) -> None:
         step = delta / SHUTTER                       # per frame
-        for f, k in ((0, -1.0), (2, 1.0), (1, 0.0)):
-            ob.location = tuple(loc + k * step)
-            compat.keyframe_linear(ob, "location", f)
         ob.location = tuple(loc)
+        compat.set_key_values(ob, "location", [loc - step, loc, loc + step])
 
-    def _key_camera(self, ob, fx) -> None:
-        from mathutils import Euler, Matrix
-
-        M = np.array(ob.matrix_world, float)
-        R, t = M[:3, :3], M[:3, 3]
-        cv = R @ np.diag([1.0, -1.0, -1.0])          # OpenCV axes of the camera in the world
+    def _key_camera(self, ob, cam2world, fx) -> None:
+        M = np.asarray(cam2world, float)
+        cv, t = M[:3, :3], M[:3, 3]                  # OpenCV axes of the camera in the world
+        flip = np.diag([1.0, -1.0, -1.0])
         dt = cv @ (np.asarray(fx.camera_translation, float) / SHUTTER)
         w = np.radians(np.asarray(fx.camera_rotation_deg, float)) / SHUTTER   # about OpenCV axes
-        eul0 = ob.rotation_euler.copy()
-        for f, k in ((0, -1.0), (2, 1.0), (1, 0.0)):
-            Rk = cv @ _rotvec(k * w) @ cv.T @ R if k else R
-            ob.location = tuple(t + k * dt)
-            ob.rotation_euler = Matrix(Rk.tolist()).to_euler("XYZ", eul0)
-            compat.keyframe_linear(ob, "location", f)
-            compat.keyframe_linear(ob, "rotation_euler", f)
+        e1 = euler_xyz(cv @ flip)
+        eul = []
+        for k in (-1.0, 0.0, 1.0):
+            e = euler_xyz(cv @ _rotvec(k * w) @ flip) if k else e1
+            eul.append(e1 + (e - e1 + np.pi) % (2 * np.pi) - np.pi)   # the same turn, next to e1
         ob.location = tuple(t)
-        ob.rotation_euler = Matrix(R.tolist()).to_euler("XYZ", eul0)
-        _ = Euler
+        ob.rotation_euler = tuple(e1)
+        compat.set_key_values(ob, "location", [t - dt, t, t + dt])
+        compat.set_key_values(ob, "rotation_euler", eul)
 
     @contextlib.contextmanager
     def ground_truth_pass(self):
@@ -113,3 +118,12 @@ def _rotvec(w) -> np.ndarray:
     k = np.asarray(w) / th
     K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + math.sin(th) * K + (1 - math.cos(th)) * (K @ K)
+
+
+def euler_xyz(R) -> np.ndarray:
+    """Blender's XYZ Euler angles (R = Rz @ Ry @ Rx) of a rotation matrix, radians."""
+    R = np.asarray(R, float)
+    sy = -R[2, 0]
+    if abs(sy) < 1.0 - 1e-12:
+        return np.array([math.atan2(R[2, 1], R[2, 2]), math.asin(sy), math.atan2(R[1, 0], R[0, 0])])
+    return np.array([math.atan2(-R[1, 2], R[1, 1]), math.copysign(math.pi / 2, sy), 0.0])

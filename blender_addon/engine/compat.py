@@ -182,6 +182,23 @@ def keyframe_linear(obj, path: str, frame: float) -> None:
                 kp.interpolation = "LINEAR"
 
 
+def set_key_values(obj, path: str, values) -> None:
+    """Write the values of the keys already on ``obj.<path>`` (one key per frame, in frame order;
+    ``values``: one vector per key). Direct writes: ``keyframe_insert`` may remap the value through
+    the NLA/layer system and round it differently from frame to frame."""
+    ad = obj.animation_data
+    for fc in _fcurves(ad):
+        if fc.data_path != path:
+            continue
+        pts = sorted(fc.keyframe_points, key=lambda k: k.co[0])
+        for kp, v in zip(pts, values):
+            x = float(v[fc.array_index])
+            kp.co = (kp.co[0], x)
+            kp.handle_left = (kp.handle_left[0], x)
+            kp.handle_right = (kp.handle_right[0], x)
+        fc.update()
+
+
 def _fcurves(ad):
     act = ad.action
     if hasattr(act, "fcurves") and VERSION < (5, 0, 0):

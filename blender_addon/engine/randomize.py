@@ -38,7 +38,9 @@ class DomainRandomizer:
         self._build_distractors()
         self._build_materials()
         self.world.build(scene)
-        self.fx.build(scene)
+        movable = [ob for pool in self.b.pools for ob in pool]
+        movable += [ob for pool in self.distractor_pools.values() for ob in pool]
+        self.fx.build(scene, movable)
 
     def _build_distractors(self) -> None:
         n = dcore.max_count(self.config)
