@@ -103,6 +103,10 @@ class _RenderActor:
             os.close(fd)
         except OSError:
             pass
+        from .runners import claim_cpus
+        cpus = claim_cpus(threads)              # before bpy is imported: see claim_cpus
+        print(f"synthblend ray worker: {threads} thread(s)"
+              + (f", pinned to CPUs {cpus}" if cpus else ", not pinned"), flush=True)
         try:
             from .engine.worker import FrameRenderer
             self.renderer = FrameRenderer(config, out_dir, threads=threads, gpu_ids=gpu_ids)

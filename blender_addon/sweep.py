@@ -31,7 +31,9 @@ import difflib
 import itertools
 import json
 import re
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,12 +263,20 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
     write_json(out / SWEEP_JSON, sweep.to_json())
     results = []
     ctx = None
+    stop = {"flag": False}                   # Ctrl-C between points: do not start the next one
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        old = {sig: signal.signal(sig, lambda *_: stop.update(flag=True)) for sig in (signal.SIGINT, signal.SIGTERM)}
     if backend == "ray":
         from .ray_backend import ray_runtime
         ctx = ray_runtime(ray_address)
         ctx.__enter__()
     try:
         for k, p in enumerate(sweep.points):
+            if stop["flag"]:
+                from .api import RenderSummary
+                results.append((p, RenderSummary(out / p.dir, 0, interrupted=True)))
+                break
             if log:
                 log(f"[{k + 1}/{len(sweep.points)}] {p.name}")
             s = render_dataset(p.config, out / p.dir, seed=seed, workers=workers, shard=shard,
@@ -277,6 +287,8 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
             if s.interrupted:
                 break
     finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
         if ctx is not None:
             ctx.__exit__(None, None, None)
     return results
@@ -315,7 +327,8 @@ def run_sweep(a) -> int:
     rendered = sum(len(s.rendered) for _, s in results)
     failed = [(p, s) for p, s in results if s.failed]
     interrupted = any(s.interrupted for _, s in results)
-    log(f"sweep: {rendered} frame(s) rendered over {len(results)} of {len(sweep.points)} point(s); "
+    complete = sum(1 for _, s in results if s.ok)
+    log(f"sweep: {rendered} frame(s) rendered; {complete} of {len(sweep.points)} point(s) complete; "
         f"points listed in {out / SWEEP_JSON}{preview}")
     if interrupted:
         print(f"interrupted: finished frames are kept; complete the sweep with "

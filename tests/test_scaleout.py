@@ -232,3 +232,34 @@ def test_ray_backend_two_workers_survives_a_killed_worker(scene, reference, tmp_
     driver = (out / "logs" / "ray-driver.log").read_text()
     assert f"(pid {killed[0]}) died" in driver, driver
     assert "1 actor(s) replaced" in driver
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux CPU affinity and 2 CPUs")
+def test_workers_claim_disjoint_cpus(tmp_path):
+    """Worker processes pin themselves to CPUs no other worker holds (oneTBB would otherwise spin
+    on the CPUs Cycles does not use); when none are free they do not pin."""
+    code = ("import sys, time; from synthblend.runners import claim_cpus; "
+            "print(claim_cpus(1), flush=True); time.sleep(float(sys.argv[1]))")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}       # a private lock folder for this test
+    n = len(os.sched_getaffinity(0))
+    procs = []
+    got = []
+    for _ in range(n):
+        p = subprocess.Popen([sys.executable, "-c", code, "30"], stdout=subprocess.PIPE, text=True, env=env)
+        procs.append(p)
+        got.append(p.stdout.readline().strip())
+    try:
+        claimed = [int(x.strip("[]")) for x in got]
+        assert sorted(claimed) == sorted(os.sched_getaffinity(0))
+        late = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True, env=env)
+        assert late.stdout.strip() == "None"
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    free = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True, env=env)
+    assert free.stdout.strip() != "None"                 # the kernel released the dead ones' locks
+    off = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True,
+                         env={**env, "SYNTHBLEND_PIN_CPUS": "0"})
+    assert off.stdout.strip() == "None"
