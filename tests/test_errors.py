@@ -194,6 +194,9 @@ CONFIG_CASES = {
     "recursive_alias": ("seed: 1\nscene: &a {objects: [*a]}\n", ["scene.yaml", "alias"]),
     "top_level_list": ("- seed: 1\n", ["scene.yaml", "mapping"]),
     "empty_config": ("", ["scene.yaml", "empty"]),
+    "nul_in_path": (mutate(TINY, "primitive: sphere", 'mesh: "a\\0b.ply"'), ["scene.objects[0].mesh", "NUL"]),
+    "path_too_long": (mutate(TINY, "primitive: sphere", "mesh: " + "m" * 5000 + ".ply"),
+                      ["scene.objects[0].mesh", "too long"]),
     "mesh_and_primitive": (mutate(TINY, "{primitive: monkey,", "{primitive: monkey, mesh: a.ply,"),
                            ["scene.objects[1]"]),
 }

@@ -182,6 +182,8 @@ class _Validator:
         elif t == "path":
             if not isinstance(value, str) or not value:
                 bad = f"expected a file path, got {value!r}"
+            elif "\x00" in value:
+                bad = f"a file path cannot contain a NUL character, got {value!r}"
         elif t == "resolution":
             if (not isinstance(value, list) or len(value) != 2
                     or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)):
@@ -211,7 +213,14 @@ class _Validator:
             self.err(parts, bad)
             return value, None
         if t == "path":
-            return value, (self.base_dir / value).resolve()
+            try:
+                path = (self.base_dir / value).resolve()
+                path.exists()          # probes the name: too long, loops, ...
+            except (OSError, ValueError) as e:
+                short = value if len(value) <= 120 else value[:60] + "..." + value[-40:]
+                self.err(parts, f"unusable path ({getattr(e, 'strerror', None) or e}): {short!r}")
+                return value, None
+            return value, path
         return value, value
 
 
