@@ -284,6 +284,9 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
                                ray_address=ray_address, threads=threads, gpu_ids=gpu_ids,
                                progress=progress, **({"in_process": True} if in_process else {}))
             results.append((p, s))
+            if log:
+                log(f"    {len(s.rendered)} frame(s) rendered, {s.skipped} already there, "
+                    f"{len(s.failed)} failed, {s.wall_seconds:.1f} s -> {out / p.dir}")
             if s.interrupted:
                 break
     finally:
