@@ -319,7 +319,8 @@ valid_configs = st.fixed_dictionaries({
 
 
 @pytest.mark.render
-@settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=int(os.environ.get("SYNTHBLEND_FUZZ_RENDERS", "4")), deadline=None,
+          derandomize="SYNTHBLEND_FUZZ_RENDERS" not in os.environ, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(cfg=valid_configs)
 def test_generated_configs_render(workdir, cfg):
