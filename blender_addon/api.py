@@ -119,6 +119,9 @@ def render_dataset(config, out, frames=None, seed=None, workers=1, shard=None, r
         config = load_config(config)
     out = Path(out)
     config, todo, requested = plan(config, out, frames, seed, shard, resume, overwrite)
+    if backend == "ray" and todo:
+        from .ray_backend import check_ray
+        check_ray(ray_address)               # installed and reachable, before the folder is made
     fresh = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

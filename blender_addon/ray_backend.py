@@ -47,6 +47,22 @@ def _import_ray():
     return ray
 
 
+def check_ray(address: str | None = None) -> None:
+    """Fail fast (InputError, exit 2) when ray is missing or ``address`` has nothing listening,
+    instead of Ray's own minutes of reconnect attempts."""
+    _import_ray()
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError("--ray-address", f"expected HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as e:
+        raise InputError("--ray-address", f"cannot reach a Ray cluster at {address}: {e.strerror or e}")
+
+
 @contextlib.contextmanager
 def ray_runtime(address: str | None = None, num_cpus: int | None = None):
     """Connect to ``address`` or start a local runtime; shut it down on exit only if started here."""

@@ -255,6 +255,9 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
     from .dataset.writer import write_json
 
     out = Path(out)
+    if backend == "ray":
+        from .ray_backend import check_ray
+        check_ray(ray_address)
     prepare_sweep_dir(out, overwrite)
     if not overwrite:                        # refuse before anything is written
         for p in sweep.points:

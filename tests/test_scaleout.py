@@ -263,3 +263,19 @@ def test_workers_claim_disjoint_cpus(tmp_path):
     off = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True,
                          env={**env, "SYNTHBLEND_PIN_CPUS": "0"})
     assert off.stdout.strip() == "None"
+
+
+def test_unreachable_ray_address_is_bad_input(scene, tmp_path):
+    """No minutes of Ray reconnect attempts and no folder: exit 2 naming --ray-address."""
+    pytest.importorskip("ray")
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                                           # nothing listens there now
+    out = tmp_path / "ray_nowhere"
+    t = time.monotonic()
+    r = run_cli("render", scene, "--out", out, "--backend", "ray", "--ray-address", f"127.0.0.1:{port}")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("error: --ray-address: cannot reach a Ray cluster")
+    assert time.monotonic() - t < 30 and not out.exists()
