@@ -391,9 +391,10 @@ def test_error_line_is_one_line_even_for_hostile_names(tmp_path, capsys):
 # ------------------------------------------------------------------------------- faults mid-run
 
 
-def _start_render(cfg: Path, out: Path, *extra) -> subprocess.Popen:
+def _start_render(cfg: Path, out: Path, *extra, session=False) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "synthblend", "render", str(cfg), "--out", str(out),
-                             "--quiet", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--quiet", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=session)
 
 
 def _children(pid: int) -> list[int]:
@@ -414,17 +415,22 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.render
-@pytest.mark.parametrize("sig, workers", [(signal.SIGINT, 1), (signal.SIGTERM, 2)])
-def test_signal_stops_cleanly_and_resume_completes(existing, tmp_path, sig, workers):
-    """Ctrl-C / SIGTERM mid-run: exit 130, finished frames complete, a --resume hint; resuming gives
-    the same bytes as an uninterrupted run."""
+@pytest.mark.parametrize("sig, workers, group", [(signal.SIGINT, 1, False), (signal.SIGTERM, 2, False),
+                                                (signal.SIGTERM, 2, True)])
+def test_signal_stops_cleanly_and_resume_completes(existing, tmp_path, sig, workers, group):
+    """Ctrl-C / SIGTERM mid-run (to the CLI, or to its whole process group as `timeout`, systemd or
+    `docker stop` send it): exit 130, finished frames complete, a --resume hint; resuming gives the
+    same bytes as an uninterrupted run."""
     frames = 16
     cfg = tmp_path / "scene.yaml"
     cfg.write_text(mutate(TINY, "frames: 6", f"frames: {frames}"))
     out = tmp_path / "ds"
-    p = _start_render(cfg, out, "--workers", str(workers))
+    p = _start_render(cfg, out, "--workers", str(workers), session=group)
     assert wait_for(lambda: n_meta(out) >= 2 or p.poll() is not None), "no frame was written"
-    p.send_signal(sig)
+    if group:
+        os.killpg(p.pid, sig)
+    else:
+        p.send_signal(sig)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert "Traceback" not in err and "--resume" in err
