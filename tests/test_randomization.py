@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,24 @@ def test_keypoints_key():
     cfg["scene"]["objects"][1]["keypoints"] = [[0, 0]]
     with pytest.raises(ConfigErrors):
         config_from_dict(cfg)
+
+
+def test_too_many_instances():
+    with pytest.raises(ConfigErrors) as e:
+        config_from_dict(base(scene={"distractors": {"count": 40000}}))
+    assert any(err.key == "scene.distractors.count" for err in e.value.errors)
+
+
+@pytest.mark.parametrize("name", ["dr_materials", "dr_backgrounds", "dr_physics", "dr_camera_fx", "dr_groundtruth"])
+def test_demo_configs_are_valid(name):
+    r = run_cli("check", ROOT / "scene_assets" / f"{name}.yaml")
+    assert r.returncode == 0, r.stderr
+
+
+def test_demo_images_are_current():
+    r = subprocess.run([sys.executable, str(ROOT / "scene_assets" / "make_dr_assets.py"), "--check"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 # ------------------------------------------------------------------------------------ sampling

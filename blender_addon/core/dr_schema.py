@@ -221,6 +221,24 @@ def _check_material(v, parsed: dict | None, parts: list):
                   _uses(parsed.get("texture"), "image"), "texture: image")
 
 
+def _largest(d) -> int:
+    if d is None:
+        return 0
+    vals = d.values()
+    return int(max(vals) if vals is not None else d.bounds()[1])
+
+
+def _check_instances(v, sc: dict, dist: dict) -> None:
+    from .schema import MAX_INSTANCES
+
+    n = sum(_largest(o.get("count")) for o in sc.get("objects", []) if o)
+    n += _largest(dist.get("count")) + 2                 # + the ground and the back plane
+    if n > MAX_INSTANCES:
+        v.err(["scene", "distractors", "count"],
+              f"objects, distractors, ground and back plane can add up to {n} instances; at most "
+              f"{MAX_INSTANCES} fit in Blender's object index")
+
+
 def check(v, data: dict, parsed: dict) -> None:
     """Cross-key checks of the domain-randomization keys (called by config._check_semantics)."""
     _check_material(v, parsed.get("materials"), ["materials"])
@@ -230,6 +248,7 @@ def check(v, data: dict, parsed: dict) -> None:
     dist = sc.get("distractors")
     if dist:
         _check_material(v, dist.get("materials"), ["scene", "distractors", "materials"])
+        _check_instances(v, sc, dist)
     ground = sc.get("ground")
     if ground:
         _check_material(v, ground.get("materials"), ["scene", "ground", "materials"])
