@@ -239,8 +239,11 @@ def blender_output_to(log_path: Path):
 
 def _run_in_process(config, out: Path, todo, threads, gpu_ids, on_frame):
     """One worker in this process. SIGINT/SIGTERM stop after the frame in flight."""
+    from .runners import RunResult, claim_cpus, default_threads
+
+    threads = threads or default_threads(1)
+    claim_cpus(threads)               # fewer threads than CPUs: pin them, or oneTBB spins (runners.py)
     from .engine.worker import FrameRenderer
-    from .runners import RunResult, default_threads
 
     res = RunResult()
 
@@ -250,7 +253,7 @@ def _run_in_process(config, out: Path, todo, threads, gpu_ids, on_frame):
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     t0 = time.perf_counter()
     try:
-        renderer = FrameRenderer(config, out, threads=threads or default_threads(1), gpu_ids=gpu_ids)
+        renderer = FrameRenderer(config, out, threads=threads, gpu_ids=gpu_ids)
         try:
             for frame in todo:
                 if res.interrupted:
