@@ -474,3 +474,15 @@ def assert_close(a, b, tol=1e-9):
         assert abs(a - b) <= tol * max(1.0, abs(a)), (a, b)
     else:
         assert a == b, (a, b)
+
+
+@pytest.mark.render
+def test_ground_truth_only_run_ignores_blur(tmp_path):
+    """Without rgb there is one render: it must be the sharp one (strong DOF and motion blur here)."""
+    cfg = base()
+    cfg["frames"] = 2
+    cfg["render"]["outputs"] = ["depth", "instance"]
+    cfg["camera"]["dof"] = {"f_stop": 0.5, "focus_distance": 5.0}
+    cfg["camera"]["motion_blur"] = {"camera_translation": [0.05, 0, 0], "object_translation": [0, 0.05, 0]}
+    report = verify_dataset(_render(tmp_path, cfg))
+    assert report.passed, format_report(report)

@@ -152,9 +152,9 @@ class DomainRandomizer:
         from .render import render_passes
 
         scene = self.b.scene
-        if not (want_rgb and self.fx.active and spec.camera_fx is not None):
+        if not (self.fx.active and spec.camera_fx is not None):
             return render_passes(scene, scratch, want_rgb)
-        rgb = render_passes(scene, scratch, want_rgb=True).rgb
+        rgb = render_passes(scene, scratch, want_rgb=True).rgb if want_rgb else None
         with self.fx.ground_truth_pass():
             gt = render_passes(scene, scratch, want_rgb=False)
         gt.rgb = rgb
