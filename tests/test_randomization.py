@@ -405,10 +405,12 @@ def test_keep_asset_appearance(tmp_path):
     m = trimesh.creation.box(extents=(0.1, 0.1, 0.1))
     m.visual.vertex_colors = np.tile([255, 0, 0, 255], (len(m.vertices), 1)).astype(np.uint8)
     m.export(tmp_path / "red.ply")
+    _textured_box(tmp_path / "blue.obj", (30, 60, 250))
     cfg = base(materials={"keep_asset": True, "texture": "none", "base_color_hsv": [0.33, 1, 1]})
     cfg["frames"] = 1
     cfg["scene"]["objects"] = [{"mesh": str(tmp_path / "red.ply"), "position": [-0.08, 0, 0.05]},
-                               {"primitive": "cube", "scale": 0.1, "position": [0.08, 0, 0.05]}]
+                               {"primitive": "cube", "scale": 0.1, "position": [0.08, 0, 0.05]},
+                               {"mesh": str(tmp_path / "blue.obj"), "position": [0, 0.15, 0.05]}]
     cfg["camera"] = {"look_at": [0, 0, 0.05], "distance": 0.6, "elevation_deg": 20, "azimuth_deg": -90}
     cfg["render"]["samples"] = 4
     cfg["render"]["outputs"] = ["rgb", "instance"]
@@ -418,9 +420,33 @@ def test_keep_asset_appearance(tmp_path):
     red = next(o for a, o in objs.items() if a.endswith("red.ply"))
     assert red["material"] == {"source": "asset"}
     assert objs["primitive:cube"]["material"]["base_color_hsv"] == [0.33, 1.0, 1.0]
+    blue = next(o for a, o in objs.items() if a.endswith("blue.obj"))
+    assert blue["material"] == {"source": "asset"}
     r = fr.rgb[fr.instance == red["instance_id"]].mean(0)
     g = fr.rgb[fr.instance == objs["primitive:cube"]["instance_id"]].mean(0)
-    assert r[0] > 2 * r[1] and g[1] > 2 * g[0]
+    b = fr.rgb[fr.instance == blue["instance_id"]].mean(0)
+    assert r[0] > 2 * r[1] and g[1] > 2 * g[0] and b[2] > 2 * b[0]
+
+
+def _textured_box(path, rgb):
+    """A 10 cm box with UVs and a one-colour texture image (OBJ + MTL + PNG)."""
+    v, f, uv = [], [], []
+    for axis in range(3):
+        for s in (-1, 1):
+            a, b = [i for i in range(3) if i != axis]
+            q = list(range(len(v), len(v) + 4))
+            for du, dv in ((0, 0), (1, 0), (1, 1), (0, 1)):
+                p = [0.0, 0.0, 0.0]
+                p[axis], p[a], p[b] = 0.05 * s, 0.05 * (2 * du - 1), 0.05 * (2 * dv - 1)
+                v.append(p)
+                uv.append([du, dv])
+            f += [[q[0], q[1], q[2]], [q[0], q[2], q[3]]]
+    img = Image.fromarray(np.full((16, 16, 3), rgb, np.uint8))
+    mat = trimesh.visual.material.SimpleMaterial(image=img)
+    m = trimesh.Trimesh(np.array(v), np.array(f), process=False,
+                        visual=trimesh.visual.TextureVisuals(uv=np.array(uv), material=mat))
+    m.fix_normals()
+    m.export(path)
 
 
 @pytest.mark.blender34

@@ -265,10 +265,21 @@ def check(v, data: dict, parsed: dict) -> None:
 
 
 def install(schema: Section, obj: Section) -> None:
-    """Add the keys above to the config schema (called once by core/schema.py)."""
+    """Add the keys above to the config schema (core/schema.py calls it; idempotent)."""
+    if "materials" in schema.fields:
+        return
     obj.fields.update(object_fields())
     scene = schema.fields["scene"]
     scene.fields.update(scene_fields())
     scene.fields["ground"].fields["materials"] = material_section()
     schema.fields["camera"].fields.update(camera_fields())
     schema.fields.update(top_fields())
+
+
+def _install_when_imported_first() -> None:
+    """Importing this module before core.schema: schema's own hook found it half-loaded."""
+    from . import schema
+    install(schema.SCHEMA, schema.OBJECT)
+
+
+_install_when_imported_first()

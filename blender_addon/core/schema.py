@@ -177,4 +177,5 @@ SCHEMA = Section({
 # keypoints): defined in core/dr_schema.py, plugged in here.
 from . import dr_schema as _dr  # noqa: E402  (it builds on the classes above)
 
-_dr.install(SCHEMA, OBJECT)
+if hasattr(_dr, "install"):      # else dr_schema is importing this module: it installs itself
+    _dr.install(SCHEMA, OBJECT)
