@@ -462,6 +462,7 @@ def test_blender34_renders_the_same_randomization(tmp_path):
     cfg["frames"] = 2
     cfg["render"]["outputs"] = ["rgb", "depth", "instance", "semantic", "normals", "boxes3d", "amodal"]
     cfg["camera"]["dof"] = {"f_stop": 2.0}
+    cfg["camera"]["motion_blur"] = {"camera_translation": [0.01, 0, 0], "object_translation": [0, 0.01, 0]}
     ref = _render(tmp_path, cfg)
     vendor = tmp_path / "vendor"
     vendor.mkdir()
