@@ -12,7 +12,7 @@ import numpy as np
 
 from . import camera as cam
 from .color import PALETTE, hex_to_linear, kelvin_to_rgb
-from .rotations import euler_xyz_to_matrix, quat_to_matrix, uniform_quaternion
+from .dr_common import Draw
 from .spec import CameraSpec, FrameSpec, LightSpec, ObjectSpec
 
 
@@ -24,49 +24,9 @@ def stream(seed: int, frame: int, name: str) -> np.random.Generator:
                                                                         frame, key])))
 
 
-def _json(v):
-    if isinstance(v, tuple):
-        return [float(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
-
-class _Drawer:
-    """Draws values from a stream and records the random ones under their config path."""
-
-    def __init__(self, rng, sampled: dict):
-        self.rng = rng
-        self.sampled = sampled
-
-    def __call__(self, dist, path: str, multi: bool = False):
-        v = dist.sample(self.rng)
-        if dist.is_random:
-            if multi:
-                self.sampled.setdefault(path, []).append(_json(v))
-            else:
-                self.sampled[path] = _json(v)
-        return v
-
-
-def _rotation(rot, draw: _Drawer, path: str) -> np.ndarray:
-    kind, arg = rot
-    if kind == "named" and arg == "none":
-        return np.eye(3)
-    if kind == "named" and arg == "uniform_so3":
-        q = uniform_quaternion(draw.rng)
-        draw.sampled.setdefault(path, []).append([float(x) for x in q])
-        return quat_to_matrix(q)
-    if kind == "euler_deg":
-        return euler_xyz_to_matrix(draw(arg, path, multi=True))
-    if kind == "quaternion":
-        return quat_to_matrix(arg)
-    raise AssertionError(rot)  # pragma: no cover
-
-
 def sample_camera(config, seed: int, frame: int, sampled: dict) -> CameraSpec:
     c = config.parsed["camera"]
-    d = _Drawer(stream(seed, frame, "camera"), sampled)
+    d = Draw(stream(seed, frame, "camera"), sampled)
     target = np.array(d(c["look_at"], "camera.look_at"))
     dist = d(c["distance"], "camera.distance")
     el = d(c["elevation_deg"], "camera.elevation_deg")
@@ -87,7 +47,7 @@ def sample_camera(config, seed: int, frame: int, sampled: dict) -> CameraSpec:
 
 def sample_lights(config, seed: int, frame: int, sampled: dict, target) -> tuple[list[LightSpec], float]:
     L = config.parsed["lighting"]
-    d = _Drawer(stream(seed, frame, "lighting"), sampled)
+    d = Draw(stream(seed, frame, "lighting"), sampled)
     n = d(L["count"], "lighting.count")
     lights = []
     for _ in range(n):
@@ -113,7 +73,7 @@ def sample_objects(config, seed: int, frame: int, sampled: dict) -> list[ObjectS
     next_id = 1
     for i, o in enumerate(config.parsed["scene"]["objects"]):
         base = f"scene.objects[{i}]"
-        d = _Drawer(stream(seed, frame, base), sampled)
+        d = Draw(stream(seed, frame, base), sampled)
         n = d(o["count"], f"{base}.count")
         data = config.data["scene"]["objects"][i]
         asset = data["mesh"] if data.get("mesh") is not None else f"primitive:{data['primitive']}"
@@ -121,7 +81,7 @@ def sample_objects(config, seed: int, frame: int, sampled: dict) -> list[ObjectS
         for k in range(n):
             s = d(o["scale"], f"{base}.scale", multi=True)
             p = d(o["position"], f"{base}.position", multi=True)
-            R = _rotation(o["rotation"], d, f"{base}.rotation")
+            R = d.rotation(o["rotation"], f"{base}.rotation")
             T = cam.pose_matrix(R @ np.diag([s, s, s]), p)
             out.append(ObjectSpec(next_id, f"{o['category']}_{i}_{k}", i, k, o["category"],
                                   config.category_id(o["category"]), asset, T, color))
