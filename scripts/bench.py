@@ -23,15 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 import trimesh
 import yaml
 
@@ -187,6 +184,10 @@ def main(argv=None) -> int:
             "first_frame_s": stages.get("first_frame_seconds"),
             "first_frame_beyond_import_bpy_s": (stages["first_frame_seconds"] - import_bpy)
             if stages.get("first_frame_seconds") is not None else None,
+            "startup_s": (stages["first_frame_seconds"] - import_bpy - stages["stage_seconds"]["render"] / n)
+            if stages.get("first_frame_seconds") is not None else None,
+            "per_frame_overhead_ms": 1000 * sum(v for k, v in stages["stage_seconds"].items()
+                                                if k not in ("render", "write")) / n,
             "peak_rss_mib": {"floor": max(rss_f), "synthblend": max(rss_s)},
         }
     if a.json:
@@ -206,7 +207,9 @@ def main(argv=None) -> int:
         print("  per frame          " + ", ".join(f"{k} {v:.1f} ms" for k, v in r["per_frame_ms"].items()))
         if r["first_frame_beyond_import_bpy_s"] is not None:
             print(f"  first frame        {r['first_frame_s']:.2f} s after start "
-                  f"({r['first_frame_beyond_import_bpy_s']:.2f} s beyond import bpy)")
+                  f"({r['first_frame_beyond_import_bpy_s']:.2f} s beyond import bpy; "
+                  f"{r['startup_s']:.2f} s of it is not the frame's own render)")
+        print(f"  overhead per frame {r['per_frame_overhead_ms']:.1f} ms outside render and write (sample, apply, decode)")
     return 0
 
 

@@ -87,8 +87,6 @@ def principled_material(name: str, color_rgb, roughness: float = 0.5):
 
 def enable_gpu(scene, gpu_ids=None) -> str:
     """Select CUDA or OptiX for Cycles. Returns the backend; raises RuntimeError when there is none."""
-    import addon_utils  # noqa: F401  (ensures the cycles add-on module is importable)
-
     prefs = bpy.context.preferences.addons["cycles"].preferences
     for backend in ("OPTIX", "CUDA"):
         try:
