@@ -1,7 +1,7 @@
 """Blender's Suzanne ("monkey" primitive) as synthblend builds it: ``bmesh.ops.create_monkey``,
 triangulated, scaled by 0.5 (about 1.37 m wide). Stored so pure code (placement) needs no Blender;
-generated from Blender 5.0 by the same steps as ``engine.scene._monkey_arrays`` (a render test checks
-they agree)."""
+generated once from Blender 5.0 by those steps; every Blender version renders these exact arrays
+(tests/test_assets_monkey.py regenerates them with bmesh and compares)."""
 from __future__ import annotations
 
 import base64

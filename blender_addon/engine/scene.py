@@ -43,21 +43,6 @@ def _mesh_from_arrays(name: str, v: np.ndarray, f: np.ndarray, smooth: bool):
     return me
 
 
-def _monkey_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """Blender's Suzanne at half its default size (about 1.37 m wide), triangulated."""
-    import bmesh
-
-    bm = bmesh.new()
-    bmesh.ops.create_monkey(bm)
-    bmesh.ops.triangulate(bm, faces=bm.faces[:])
-    bmesh.ops.scale(bm, vec=(0.5, 0.5, 0.5), verts=bm.verts[:])
-    v = np.array([vert.co[:] for vert in bm.verts], dtype=np.float64)
-    bm.verts.index_update()
-    f = np.array([[vert.index for vert in face.verts] for face in bm.faces], dtype=np.int64)
-    bm.free()
-    return v, f
-
-
 def read_triangles(me) -> tuple[np.ndarray, np.ndarray]:
     """The triangles Cycles renders for a mesh: vertex positions and loop-triangle vertex indices."""
     me.calc_loop_triangles()
@@ -215,7 +200,8 @@ class SceneBuilder:
         shape = data["primitive"]
         smooth = assets.PRIMITIVE_SMOOTH[shape]
         if shape == "monkey":
-            return _monkey_arrays(), smooth
+            from ..core._monkey import monkey_arrays
+            return monkey_arrays(), smooth
         return assets.primitive(shape), smooth
 
     def _add_mesh(self, key: str, arrays, smooth: bool) -> MeshAsset:
