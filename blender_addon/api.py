@@ -270,10 +270,7 @@ def _run_in_process(config, out: Path, todo, threads, gpu_ids, on_frame):
                     res.failed[frame] = traceback.format_exc()
                     print(res.failed[frame], flush=True)       # into the worker log
                     continue
-                res.done.append(frame)
-                for k, v in stages.items():
-                    res.stage_seconds[k] = res.stage_seconds.get(k, 0.0) + v
-                on_frame(frame, stages)
+                res.record_done(frame, stages, on_frame)
         finally:
             renderer.close()
     finally:

@@ -308,11 +308,7 @@ class RayPool:
                         self.pids[w] = payload
                     elif kind == "done":
                         left.remove(frame)
-                        res.done.append(frame)
-                        for k, v in payload.items():
-                            res.stage_seconds[k] = res.stage_seconds.get(k, 0.0) + v
-                        if on_frame:
-                            on_frame(frame, payload)
+                        res.record_done(frame, payload, on_frame)
                     elif kind == "input_error":
                         res.input_error = payload
                         stop()

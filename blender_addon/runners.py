@@ -46,6 +46,14 @@ class RunResult:
     os_error: str | None = None          # writing the output failed (e.g. no space left on device)
     peak_rss_kb: dict[int, int] = field(default_factory=dict)   # per worker, measured inside it
 
+    def record_done(self, frame: int, stages: dict, on_frame=None) -> None:
+        """A frame is written: count it, add its per-stage seconds, tell ``on_frame``."""
+        self.done.append(frame)
+        for k, v in stages.items():
+            self.stage_seconds[k] = self.stage_seconds.get(k, 0.0) + v
+        if on_frame:
+            on_frame(frame, stages)
+
 
 def default_threads(workers: int, cpus: int | None = None) -> int:
     """Cycles threads per worker so that ``workers`` workers fill ``cpus`` cores without oversubscribing."""
@@ -273,11 +281,7 @@ class LocalPool:
                 w.current = None
                 if frame in pending:            # a retried frame finishing twice counts once
                     pending.discard(frame)
-                    res.done.append(frame)
-                    for k, v in payload.items():
-                        res.stage_seconds[k] = res.stage_seconds.get(k, 0.0) + v
-                    if on_frame:
-                        on_frame(frame, payload)
+                    res.record_done(frame, payload, on_frame)
             elif kind == "input_error":
                 w.current = None
                 res.input_error = payload
