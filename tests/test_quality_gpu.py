@@ -70,3 +70,12 @@ def test_gpu_request(tmp_path):
         assert len(lines) == 1 and "Traceback" not in r.stderr
         assert lines[0].startswith(f"error: {p}: render.device: gpu requested but no CUDA or OptiX GPU")
         assert not (tmp_path / "out").exists()          # no half-made dataset left behind
+
+
+def test_default_workers_one_per_gpu():
+    from synthblend.cli import default_workers
+    gpu = config_from_dict({"render": {"device": "gpu"}})
+    cpu = config_from_dict({})
+    assert default_workers(gpu, [0, 1, 3]) == 3          # --gpu-ids 0,1,3: one worker each
+    assert default_workers(cpu, None) == 1                # Cycles already uses every core
+    assert default_workers(gpu, None) >= 1

@@ -111,3 +111,27 @@ def test_bad_inputs(synth_dataset, tmp_path):
     (tmp_path / "f").write_text("")
     with pytest.raises(InputError, match="not a folder"):
         export_yolo(synth_dataset, tmp_path / "f")
+
+
+def test_third_party_reader_reads_the_boxes(synth_dataset, tmp_path):
+    """globox (an independent annotation library) reads our YOLO export back to bbox_visib within 1 px."""
+    from globox import AnnotationSet
+
+    out = tmp_path / "yolo"
+    export_yolo(synth_dataset, out, val_fraction=0.25)
+    ds = open_dataset(synth_dataset)
+    names = yaml.safe_load((out / "data.yaml").read_text())["names"]
+    seen = 0
+    for split in ("train", "val"):
+        ann = AnnotationSet.from_yolo_v5(out / "labels" / split, image_folder=out / "images" / split,
+                                         image_extension=".png")
+        for a in ann:
+            f = ds.frame(int(a.image_id.split(".")[0]))
+            want = sorted((o["category"], o["bbox_visib"]) for o in f.meta["objects"]
+                          if o["category_id"] > 0 and o["px_count_visib"] > 0)
+            got = sorted((names[int(b.label)], b.ltrb) for b in a.boxes)
+            assert [w[0] for w in want] == [g[0] for g in got]
+            for (_, (x, y, w, h)), (_, (l, t, r, b)) in zip(want, got):
+                assert abs(l - x) <= 1 and abs(t - y) <= 1 and abs(r - (x + w)) <= 1 and abs(b - (y + h)) <= 1
+                seen += 1
+    assert seen > 0
