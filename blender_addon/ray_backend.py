@@ -109,17 +109,11 @@ class _RenderActor:
         self.pid = os.getpid()
         signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
         log = Path(out_dir) / "logs" / f"ray-{socket.gethostname()}-{self.pid}.log"
+        from .runners import claim_cpus, redirect_output
         try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.close(fd)
+            redirect_output(log)              # Blender's chatter to the actor's log, as in LocalPool
         except OSError:
             pass
-        from .runners import claim_cpus
         cpus = claim_cpus(threads)              # before bpy is imported: see claim_cpus
         print(f"synthblend ray worker: {threads} thread(s)"
               + (f", pinned to CPUs {cpus}" if cpus else ", not pinned"), flush=True)

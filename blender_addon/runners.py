@@ -60,7 +60,8 @@ def default_threads(workers: int, cpus: int | None = None) -> int:
     return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
 
 
-def _redirect_output(log_path: Path) -> None:
+def redirect_output(log_path: Path) -> None:
+    """Point this process's fds 1 and 2 (Blender's console output) at ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     sys.stdout.flush()
@@ -137,7 +138,7 @@ def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_
     (its private pipe) until a None, or until the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # the parent decides when to stop
     _die_with_parent(parent_pid)
-    _redirect_output(Path(log_path))
+    redirect_output(Path(log_path))
     cpus = claim_cpus(threads)
     print(f"synthblend worker {wid}: {threads} thread(s)"
           + (f", pinned to CPUs {cpus}" if cpus else ", not pinned"), flush=True)
