@@ -200,24 +200,17 @@ def lift_over(A: Posed, B: Posed) -> tuple[float, np.ndarray]:
         return np.flatnonzero(np.all(hi_ >= lo - 1e-12, 1) & np.all(lo_ <= hi + 1e-12, 1))
 
     gaps, xys = [], []
-    # vertices of A over triangles of B: zB - zA
-    va = np.flatnonzero(np.all(A.V[:, :2] >= lo - 1e-12, 1) & np.all(A.V[:, :2] <= hi + 1e-12, 1))
-    tb = within(B.tlo, B.thi)
-    i, j = _pairs(A.V[va, :2], A.V[va, :2], B.tlo[tb], B.thi[tb], origin, cell, nx)
-    if len(i):
-        P = A.V[va[i]]
-        inside, z = _point_in_tri_z(P, B.V[B.F[tb[j]]])
-        gaps.append(z[inside] - P[inside, 2])
-        xys.append(P[inside, :2])
-    # vertices of B under triangles of A
-    vb = np.flatnonzero(np.all(B.V[:, :2] >= lo - 1e-12, 1) & np.all(B.V[:, :2] <= hi + 1e-12, 1))
-    ta = within(A.tlo, A.thi)
-    i, j = _pairs(B.V[vb, :2], B.V[vb, :2], A.tlo[ta], A.thi[ta], origin, cell, nx)
-    if len(i):
-        P = B.V[vb[i]]
-        inside, z = _point_in_tri_z(P, A.V[A.F[ta[j]]])
-        gaps.append(P[inside, 2] - z[inside])
-        xys.append(P[inside, :2])
+    # vertices of A over triangles of B (gap zB - zA), then vertices of B under triangles of A
+    # (gap zB - zA again: the sign flips with the roles)
+    for V, T, sign in ((A, B, 1.0), (B, A, -1.0)):
+        vv = np.flatnonzero(np.all(V.V[:, :2] >= lo - 1e-12, 1) & np.all(V.V[:, :2] <= hi + 1e-12, 1))
+        tt = within(T.tlo, T.thi)
+        i, j = _pairs(V.V[vv, :2], V.V[vv, :2], T.tlo[tt], T.thi[tt], origin, cell, nx)
+        if len(i):
+            P = V.V[vv[i]]
+            inside, z = _point_in_tri_z(P, T.V[T.F[tt[j]]])
+            gaps.append(sign * (z[inside] - P[inside, 2]))
+            xys.append(P[inside, :2])
     # edges of A crossing edges of B
     ea, eb = within(A.elo, A.ehi), within(B.elo, B.ehi)
     i, j = _pairs(A.elo[ea], A.ehi[ea], B.elo[eb], B.ehi[eb], origin, cell, nx)
