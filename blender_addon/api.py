@@ -80,7 +80,7 @@ def blender_version() -> str:
 
 def plan(config: Config, out_dir, frames=None, seed=None, shard=None, resume=False, overwrite=False):
     """Validate everything and decide the frames to render; returns (config, todo, requested)."""
-    from .outdir import prepare
+    from .dataset.outdir import prepare
 
     overrides = {}
     if frames is not None:
@@ -127,7 +127,7 @@ def render_dataset(config, out, frames=None, seed=None, workers=1, shard=None, r
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(str(out), f"cannot create the output folder: {e.strerror or e}")
-    from .outdir import remove_stale_temporaries
+    from .dataset.outdir import remove_stale_temporaries
     remove_stale_temporaries(out, todo)      # left by a run that was killed mid-write
     write_manifest(config, out)
     summary = RenderSummary(out, len(requested), skipped=len(requested) - len(todo), workers=workers)

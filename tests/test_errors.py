@@ -568,7 +568,7 @@ def test_writer_enospc_leaves_no_partial_frame(tmp_path, monkeypatch, fail_at):
 
 
 def test_stale_temporaries_of_a_killed_run_are_removed_on_resume(tmp_path):
-    from synthblend.outdir import remove_stale_temporaries
+    from synthblend.dataset.outdir import remove_stale_temporaries
 
     (tmp_path / "rgb").mkdir()
     stale = tmp_path / "rgb" / ".000003.png.4242.deadbeef.tmp"

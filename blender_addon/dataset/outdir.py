@@ -16,8 +16,8 @@ import re
 import shutil
 from pathlib import Path
 
-from .core.errors import InputError
-from .dataset import layout
+from ..core.errors import InputError
+from . import layout
 
 OWNED = ("rgb", "depth", "instance", "semantic", "meta", "meshes")
 
