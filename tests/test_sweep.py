@@ -3,11 +3,12 @@ resume; sweep-file errors exit 2 with ``error: <file>: <key>: <what>`` and write
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import load_meta, run_cli, write_config
 from synthblend.cli import main
 from synthblend.core.errors import ConfigError
@@ -133,6 +134,98 @@ def test_sweep_file_syntax_error_and_non_sweep_folder(tmp_path, capsys):
     assert main(["sweep", str(good), "--out", str(other)]) == 2
     assert "holds no synthblend sweep" in capsys.readouterr().err
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+
+
+class FakeRender:
+    """Stands in for ``api.render_dataset``: records each call, makes the folder, returns a summary;
+    ``failed`` frames per call index; ``sigint_at``: the call during which Ctrl-C arrives."""
+
+    def __init__(self, failed=None, sigint_at=None):
+        self.calls, self.failed, self.sigint_at = [], failed or {}, sigint_at
+
+    def __call__(self, config, out, **kw):
+        from synthblend.api import RenderSummary
+
+        k = len(self.calls)
+        self.calls.append((config, Path(out), kw))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        if k == self.sigint_at:
+            os.kill(os.getpid(), signal.SIGINT)      # the sweep's handler: finish this point, start no other
+        failed = {f: "boom" for f in self.failed.get(k, [])}
+        return RenderSummary(Path(out), config.frames, rendered=[i for i in range(config.frames) if i not in failed],
+                             failed=failed, wall_seconds=0.5)
+
+
+FOCAL3 = {"camera.focal_length_mm": [30, 40, 50]}
+
+
+def test_ctrl_c_between_points_stops_the_sweep_with_130_and_a_resume_hint(tmp_path, capsys, monkeypatch):
+    import synthblend.api
+
+    fake = FakeRender(sigint_at=0)
+    monkeypatch.setattr(synthblend.api, "render_dataset", fake)
+    p = write_sweep(tmp_path, {"base": "scene.yaml", "frames": 2, "grid": FOCAL3})
+    out = tmp_path / "out"
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["sweep", str(p), "--out", str(out), "--seed", "7", "--threads", "3"]) == 130
+    assert signal.getsignal(signal.SIGINT) is before
+    assert [c[1] for c in fake.calls] == [out / "camera.focal_length_mm=30"]
+    cfg, _, kw = fake.calls[0]
+    assert cfg.frames == 2 and cfg.data["camera"]["focal_length_mm"] == 30
+    assert kw == {"seed": 7, "workers": 1, "shard": None, "resume": False, "overwrite": False, "backend": "local",
+                  "ray_address": None, "threads": 3, "gpu_ids": None, "progress": True, "in_process": True}
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"sweep {p}: 3 point(s) into {out}",
+        "[1/3] camera.focal_length_mm=30",
+        f"    2 frame(s) rendered, 0 already there, 0 failed, 0.5 s -> {out / 'camera.focal_length_mm=30'}",
+        f"sweep: 2 frame(s) rendered; 1 of 3 point(s) complete; points listed in {out / 'sweep.json'}; "
+        f"preview: {out / 'preview.png'}",
+        f"interrupted: finished frames are kept; complete the sweep with "
+        f"`synthblend sweep {p} --out {out} --resume`",
+    ]
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["format"] == {"name": "synthblend-sweep", "version": 1} and info["frames"] == 2
+    assert [pt["dir"] for pt in info["points"]] == [f"camera.focal_length_mm={f}" for f in (30, 40, 50)]
+    assert (out / "preview.png").is_file()
+
+
+def test_failed_frames_exit_1_naming_the_points_and_options_reach_every_point(tmp_path, capsys, monkeypatch):
+    import synthblend.api
+
+    fake = FakeRender(failed={1: [0, 1]})
+    monkeypatch.setattr(synthblend.api, "render_dataset", fake)
+    p = write_sweep(tmp_path, {"base": "scene.yaml", "frames": 2, "grid": FOCAL3})
+    out = tmp_path / "out"
+    argv = ["sweep", str(p), "--out", str(out), "--quiet", "--workers", "2", "--shard", "1/2", "--gpu-ids", "0,1",
+            "--resume"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: frames failed in 1 point(s): camera.focal_length_mm=40 (2); details in {out}/<point>/logs"]
+    assert len(fake.calls) == 3
+    for _, _, kw in fake.calls:
+        assert (kw["workers"], kw["shard"], kw["gpu_ids"], kw["resume"], kw["progress"]) == (2, "1/2", [0, 1],
+                                                                                           True, False)
+    fake.failed = {}
+    assert main(argv) == 0 and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("extra, where, what", [
+    (["--workers", "0"], "--workers", "must be >= 1, got 0"),
+    (["--shard", "2/2"], "--shard", "need 0 <= K < N"),
+    (["--gpu-ids", "a,b"], "--gpu-ids", "expected comma-separated integers"),
+])
+def test_bad_render_options_exit_2_before_anything_is_written(tmp_path, capsys, monkeypatch, extra, where, what):
+    import synthblend.api
+
+    fake = FakeRender()
+    monkeypatch.setattr(synthblend.api, "render_dataset", fake)
+    p = write_sweep(tmp_path, {"base": "scene.yaml", "grid": FOCAL3})
+    out = tmp_path / "out"
+    assert main(["sweep", str(p), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {where}: ") and what in err and len(err.splitlines()) == 1, err
+    assert not out.exists() and not fake.calls
 
 
 # ------------------------------------------------------------------------------------ render
