@@ -37,8 +37,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core.config import Config, _line_map, key_path, load_config, read_yaml, split_path
-from .core.errors import ConfigError, ConfigErrors, InputError
+from ..core.config import Config, _line_map, key_path, load_config, read_yaml, split_path
+from ..core.errors import ConfigError, ConfigErrors, InputError
 
 SWEEP_KEYS = ("base", "frames", "grid", "points")
 SWEEP_JSON = "sweep.json"
@@ -167,7 +167,7 @@ def load_sweep(path, frames: int | None = None) -> Sweep:
 
     n_frames = raw.get("frames")
     if n_frames is not None:
-        from .core.schema import MAX_FRAMES
+        from ..core.schema import MAX_FRAMES
         if not isinstance(n_frames, int) or isinstance(n_frames, bool) or not 1 <= n_frames <= MAX_FRAMES:
             raise err(["frames"], f"expected an integer between 1 and {MAX_FRAMES}, got {n_frames!r}")
     if frames is not None:
@@ -251,12 +251,12 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
     """Render every point of ``sweep`` into ``out/<name>/``; returns [(point, RenderSummary)].
     Stops after an interrupted point (its summary says so). ``log(text)`` gets one line per point.
     ``in_process``: with one local worker, render in this process (see ``render_dataset``)."""
-    from .api import plan, render_dataset
-    from .dataset.writer import write_json
+    from ..api import plan, render_dataset
+    from ..dataset.writer import write_json
 
     out = Path(out)
     if backend == "ray":
-        from .ray_backend import check_ray
+        from ..ray_backend import check_ray
         check_ray(ray_address)
     prepare_sweep_dir(out, overwrite)
     if not overwrite:                        # refuse before anything is written
@@ -271,13 +271,13 @@ def render_sweep(sweep: Sweep, out, seed=None, workers=1, threads=0, shard=None,
     if threading.current_thread() is threading.main_thread():
         old = {sig: signal.signal(sig, lambda *_: stop.update(flag=True)) for sig in (signal.SIGINT, signal.SIGTERM)}
     if backend == "ray":
-        from .ray_backend import ray_runtime
+        from ..ray_backend import ray_runtime
         ctx = ray_runtime(ray_address)
         ctx.__enter__()
     try:
         for k, p in enumerate(sweep.points):
             if stop["flag"]:
-                from .api import RenderSummary
+                from ..api import RenderSummary
                 results.append((p, RenderSummary(out / p.dir, 0, interrupted=True)))
                 break
             if log:
@@ -304,7 +304,7 @@ def run_sweep(a) -> int:
     """The CLI's ``sweep`` command; ``a`` holds the sweep path, --out and the render options."""
     if getattr(a, "workers", 1) < 1:
         raise InputError("--workers", f"must be >= 1, got {a.workers}")
-    from .api import parse_shard
+    from ..api import parse_shard
     parse_shard(a.shard)
     sweep = load_sweep(a.sweep, frames=a.frames)
     quiet = getattr(a, "quiet", False)
