@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.camera_fx import AUGMENT_KEYS as KEYS  # noqa: F401
+
 IDENTITY = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue_deg": 0.0, "gamma": 1.0,
             "blur_sigma_px": 0.0, "noise_std": 0.0}
 _LUMA = np.array([0.299, 0.587, 0.114])

@@ -231,7 +231,7 @@ def _decode_part(data: bytes, h: dict, offsets: list[int], multipart: bool) -> d
         raw = _decompress(comp, data[b.pos:b.pos + size], n * sum(row_bytes))
         pos = 0
         for r in range(n):
-            for (name, t), nb in zip(channels, row_bytes):
+            for (name, t), nb in zip(channels, row_bytes, strict=True):
                 planes[name][y - y0 + r] = np.frombuffer(raw, _DTYPES[t], width, pos)
                 pos += nb
     return planes
@@ -287,7 +287,7 @@ def write_exr_pure(path, channels: dict[str, np.ndarray], compression: int = _ZI
         planes.append(np.ascontiguousarray(a, "<u4" if a.dtype.kind in "ui" else "<f4"))
     height, width = planes[0].shape
     chlist = b"".join(n.encode() + b"\0" + struct.pack("<iB3xii", 0 if p.dtype.kind == "u" else 2,
-                                                         0, 1, 1) for n, p in zip(names, planes))
+                                                         0, 1, 1) for n, p in zip(names, planes, strict=True))
     box = struct.pack("<4i", 0, 0, width - 1, height - 1)
     header = b"".join([
         _attr("channels", "chlist", chlist + b"\0"),

@@ -24,10 +24,12 @@ def visibility(instance: np.ndarray, ids: Iterable[int]) -> dict[int, tuple[int,
     counts = np.bincount(flat, minlength=n)
     ys, xs = np.divmod(np.arange(flat.size, dtype=np.int64), w)
     big = np.iinfo(np.int64).max
-    xmin = np.full(n, big); ymin = np.full(n, big)
-    xmax = np.full(n, -1); ymax = np.full(n, -1)
-    np.minimum.at(xmin, flat, xs); np.maximum.at(xmax, flat, xs)
-    np.minimum.at(ymin, flat, ys); np.maximum.at(ymax, flat, ys)
+    xmin, ymin = np.full(n, big), np.full(n, big)
+    xmax, ymax = np.full(n, -1), np.full(n, -1)
+    np.minimum.at(xmin, flat, xs)
+    np.maximum.at(xmax, flat, xs)
+    np.minimum.at(ymin, flat, ys)
+    np.maximum.at(ymax, flat, ys)
     out = {}
     for i in ids:
         if i < 0 or counts[i] == 0:
@@ -80,7 +82,7 @@ def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
     for (dr, dc), (sx, sy), (ex, ey) in sides:
         nb = m[1 + dr:m.shape[0] - 1 + dr, 1 + dc:m.shape[1] - 1 + dc]
         rs, cs = np.nonzero(core & ~nb)
-        for r, c in zip(rs.tolist(), cs.tolist()):
+        for r, c in zip(rs.tolist(), cs.tolist(), strict=True):
             edges.setdefault((c + sx, r + sy), []).append(((c + ex, r + ey), (ex - sx, ey - sy)))
     loops = []
     for start in sorted(edges):

@@ -85,7 +85,7 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         "world": {"strength": float(spec.world_strength), "color_rgb": [WORLD_GREY] * 3},
         "sampled": spec.sampled,
     }
-    from .meta_dr import extend_meta   # materials, distractors, world, camera effects, placement
+    from .meta_dr import extend_meta  # materials, distractors, world, camera effects, placement
     extend_meta(meta, spec)
     return meta
 

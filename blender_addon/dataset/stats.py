@@ -99,7 +99,7 @@ def _plot_sampled(fig_path: Path, summaries: dict) -> None:
     nrow = max(1, math.ceil(len(keys) / ncol))
     fig = _figure(4.2 * ncol, 2.9 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
-    for ax, key in zip(axes, keys):
+    for ax, key in zip(axes, keys, strict=False):  # the grid may have more axes than keys
         s = summaries[key]
         ax.set_title(key, fontsize=9)
         if s["kind"] == "numeric":
