@@ -21,8 +21,17 @@ import re
 import struct
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty,
-                       IntProperty, IntVectorProperty, PointerProperty, StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    FloatVectorProperty,
+    IntProperty,
+    IntVectorProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from ..core import schema as S
 
@@ -121,7 +130,31 @@ def unflow(text: str):
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ValueError(f"not valid YAML: {text!r} ({str(e).splitlines()[0]})")
+        raise ValueError(f"not valid YAML: {text!r} ({str(e).splitlines()[0]})") from e
+
+
+def _is_vec(x, n) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) == n and all(_num(v) for v in x)
+
+
+def _is_pair(pair, n) -> bool:
+    """Two numbers (``n`` None) or two vectors of ``n`` numbers."""
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        return False
+    return all(_is_vec(v, n) for v in pair) if n else all(_num(v) for v in pair)
+
+
+def _constant_fields(value, kind: str, n, allowed):
+    """The CONSTANT fields of a plain (not a mapping) value; None if the fields cannot hold it."""
+    if kind == "int" and _int(value):
+        return {"mode": "CONSTANT", "value": int(value)}
+    if kind == "float" and _num(value):
+        return {"mode": "CONSTANT", "value": float(value)}
+    if n and _is_vec(value, n):
+        return {"mode": "CONSTANT", "value": tuple(float(x) for x in value)}
+    if kind == "str" and isinstance(value, str) and (allowed is None or value in allowed):
+        return {"mode": "CONSTANT", "value": value}
+    return None
 
 
 def dist_fields(value, kind: str, allowed=None) -> dict:
@@ -129,26 +162,13 @@ def dist_fields(value, kind: str, allowed=None) -> dict:
     n = VEC.get(kind)
     modes = KIND_MODES[kind]
 
-    def vec(x):
-        return isinstance(x, (list, tuple)) and len(x) == n and all(_num(v) for v in x)
-
     def ok_pair(pair):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            return False
-        return all(vec(v) for v in pair) if n else all(_num(v) for v in pair)
+        return _is_pair(pair, n)
 
     conv = (lambda v: tuple(float(x) for x in v)) if n else float
     yaml_form = {"mode": "YAML", "text": flow(value)}
     if not isinstance(value, dict):
-        if kind == "int" and _int(value):
-            return {"mode": "CONSTANT", "value": int(value)}
-        if kind == "float" and _num(value):
-            return {"mode": "CONSTANT", "value": float(value)}
-        if n and vec(value):
-            return {"mode": "CONSTANT", "value": conv(value)}
-        if kind == "str" and isinstance(value, str) and (allowed is None or value in allowed):
-            return {"mode": "CONSTANT", "value": value}
-        return yaml_form
+        return _constant_fields(value, kind, n, allowed) or yaml_form
     keys = set(value)
     for name, mode in (("uniform", "UNIFORM"), ("loguniform", "LOGUNIFORM")):
         if keys == {name} and mode in modes and ok_pair(value[name]):
@@ -367,7 +387,7 @@ def section_to_raw(pg, section: S.Section) -> dict:
             try:
                 raw[key] = dist_value(getattr(pg, p), f.kind)
             except ValueError as e:
-                raise ValueError(f"{key}: {e}")
+                raise ValueError(f"{key}: {e}") from e
         elif isinstance(f, S.V):
             v = const_value(pg, p, f)
             if v is not None:
@@ -376,7 +396,7 @@ def section_to_raw(pg, section: S.Section) -> dict:
             try:
                 v = unflow(getattr(pg, p))
             except ValueError as e:
-                raise ValueError(f"{key}: {e}")
+                raise ValueError(f"{key}: {e}") from e
             if v is not None:
                 raw[key] = v
     return raw
