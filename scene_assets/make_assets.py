@@ -49,7 +49,7 @@ def revolve(profile, sections: int) -> tuple[np.ndarray, np.ndarray]:
             index.append(list(range(len(verts), len(verts) + sections)))
             verts.extend(np.stack([r * np.cos(ang), r * np.sin(ang), np.full(sections, z)], 1))
     faces = []
-    for a, b in zip(index[:-1], index[1:]):
+    for a, b in zip(index[:-1], index[1:], strict=True):
         for k in range(sections):
             k1 = (k + 1) % sections
             quad = (a[k], a[k1], b[k1], b[k])

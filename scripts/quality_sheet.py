@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from synthblend.dataset.reader import open_dataset
 
     cfg_path = Path(a.config).resolve()
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
         rows.append((q, per, open_dataset(out)[0].rgb))
         print(f"{q:9s} {PRESETS[q]}  render {per:.2f} s/frame")
     fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.4))
-    for ax, (q, per, rgb) in zip(axes, rows):
+    for ax, (q, per, rgb) in zip(axes, rows, strict=True):
         ax.imshow(rgb)
         ax.set_title(f"{q}: {PRESETS[q]['samples']} samples, {per:.1f} s/frame", fontsize=10)
         ax.axis("off")
