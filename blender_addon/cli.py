@@ -249,10 +249,51 @@ def cmd_verify(a) -> int:
 
 
 def cmd_sweep(a) -> int:
-    from .sweep import run_sweep
-    if a.workers is None:
-        a.workers = 1
-    return run_sweep(a)
+    from .api import parse_shard
+    from .sweep import PREVIEW, SWEEP_JSON, load_sweep, render_sweep
+
+    workers = 1 if a.workers is None else a.workers
+    if workers < 1:
+        raise InputError("--workers", f"must be >= 1, got {workers}")
+    shard = parse_shard(a.shard)
+    sweep = load_sweep(a.sweep, frames=a.frames)
+    gpu_ids = _gpu_ids(a.gpu_ids)
+    out = Path(a.out)
+
+    def log(text):
+        if not a.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    log(f"sweep {a.sweep}: {len(sweep.points)} point(s) into {a.out}")
+    r = render_sweep(sweep, out, seed=a.seed, workers=workers, threads=a.threads, shard=shard, resume=a.resume,
+                     overwrite=a.overwrite, backend=a.backend, ray_address=a.ray_address, gpu_ids=gpu_ids,
+                     progress=not a.quiet, in_process=True,
+                     on_point=lambda k, p: log(f"[{k + 1}/{len(sweep.points)}] {p.name}"),
+                     on_point_done=lambda p, s: log(
+                         f"    {len(s.rendered)} frame(s) rendered, {s.skipped} already there, "
+                         f"{len(s.failed)} failed, {s.wall_seconds:.1f} s -> {out / p.dir}"))
+    log(f"sweep: {r.rendered} frame(s) rendered; {r.complete} of {len(sweep.points)} point(s) complete; "
+        f"points listed in {out / SWEEP_JSON}{_sweep_preview(out, out / PREVIEW)}")
+    if r.interrupted:
+        print(f"interrupted: finished frames are kept; complete the sweep with "
+              f"`synthblend sweep {a.sweep} --out {a.out} --resume`", file=sys.stderr)
+        return 130
+    if r.failed:
+        print(f"error: frames failed in {len(r.failed)} point(s): "
+              + ", ".join(f"{p.name} ({len(s.failed)})" for p, s in r.failed)
+              + f"; details in {out}/<point>/logs", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sweep_preview(out: Path, png: Path) -> str:
+    """Draw the sweep's preview sheet; the summary's tail saying where it is (a preview never fails a sweep)."""
+    from .sweep import make_sweep_preview
+    try:
+        make_sweep_preview(out, png)
+    except Exception as e:  # noqa: BLE001 - a preview never fails the sweep
+        return f"; no preview ({e})"
+    return f"; preview: {png}"
 
 
 COMMANDS = {"render": cmd_render, "check": cmd_check, "export": cmd_export, "preview": cmd_preview,

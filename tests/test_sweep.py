@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import load_meta, run_cli, write_config
+
 from synthblend.cli import main
 from synthblend.core.errors import ConfigError
 from synthblend.sweep import assign_names, caption, load_sweep, point_name, value_text
@@ -204,7 +207,7 @@ def test_failed_frames_exit_1_naming_the_points_and_options_reach_every_point(tm
         f"error: frames failed in 1 point(s): camera.focal_length_mm=40 (2); details in {out}/<point>/logs"]
     assert len(fake.calls) == 3
     for _, _, kw in fake.calls:
-        assert (kw["workers"], kw["shard"], kw["gpu_ids"], kw["resume"], kw["progress"]) == (2, "1/2", [0, 1],
+        assert (kw["workers"], kw["shard"], kw["gpu_ids"], kw["resume"], kw["progress"]) == (2, (1, 2), [0, 1],
                                                                                            True, False)
     fake.failed = {}
     assert main(argv) == 0 and capsys.readouterr().err == ""
@@ -226,6 +229,16 @@ def test_bad_render_options_exit_2_before_anything_is_written(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert err.startswith(f"error: {where}: ") and what in err and len(err.splitlines()) == 1, err
     assert not out.exists() and not fake.calls
+
+
+def test_sweep_package_imports_no_blender_and_no_engine():
+    """The runner layer: importing the sweep package (all its modules) loads neither bpy nor the engine."""
+    code = ("import sys, synthblend.sweep.load, synthblend.sweep.naming, synthblend.sweep.run, "
+            "synthblend.sweep.preview; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('bpy', 'mathutils', 'bmesh') or m.startswith('synthblend.engine')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
 
 
 # ------------------------------------------------------------------------------------ render
