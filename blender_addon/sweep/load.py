@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..core.config import Config, _line_map as line_map, key_path, load_config, read_yaml, split_path
+from ..core.config import Config, key_path, load_config, read_yaml, split_path
+from ..core.config import _line_map as line_map
 from ..core.errors import ConfigError, ConfigErrors
 from .model import Sweep, SweepPoint
 from .naming import assign_names, point_name
