@@ -5,6 +5,8 @@
 For each focal length and light-power range it derives a config from the base one with
 ``Config.override`` and renders it into its own folder with ``render_dataset``; then it prints the
 focal length each dataset's intrinsics K show. Rerunning resumes: finished frames are kept.
+The same from a sweep file, with names, ``sweep.json`` and a preview sheet: ``synthblend sweep`` or
+``synthblend.sweep`` (``load_sweep`` -> ``render_sweep`` -> ``make_sweep_preview``).
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import load_meta, run_cli, write_config
 
+from conftest import load_meta, run_cli, write_config
 from synthblend.cli import main
 from synthblend.core.errors import ConfigError
 from synthblend.sweep import assign_names, caption, load_sweep, point_name, value_text
