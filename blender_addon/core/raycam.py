@@ -1,11 +1,22 @@
 """Exact nearest hits of camera rays with triangles, in plain numpy (no Embree, rtree or scipy, so
 it runs the same in Blender's own Python and gives the same bits everywhere).
 
+Frames and units: the OpenCV camera frame (x right, y down, z forward), meters; pixel ``(u, v)``
+has its centre at integer coordinates, so its ray is ``d = K^-1 [u, v, 1]``, scaled to ``z = 1``.
 Rays leave the camera centre along ``d = (x, y, 1)`` (normalized image coordinates, camera frame), so
 a hit's ray parameter is its planar depth. Triangles are clipped at ``z = clip_start`` (what Cycles
 does with the near clip), projected to the plane ``z = 1``, binned on a grid, and each candidate
 (ray, triangle) pair is tested exactly in float64: the ray's point inside the projected triangle
-(edges inclusive) and the depth from the triangle's plane, ``t = (n . a) / (n . d)``.
+(edges inclusive) and the depth from the triangle's plane, ``t = (n . a) / (n . d)``. Equal depths:
+the lowest triangle index wins.
+
+:func:`nearest_hit` is what the ground truth uses (normals, amodal masks, keypoints). For whole
+images, :func:`cast_camera_rays` (``synthblend verify``) takes world coordinates and ``cam2world``
+and has two backends: ``numpy`` (:func:`nearest_hit`, in bands of image rows) and, optionally,
+``embree`` (``embreex`` through trimesh, imported only then: Embree's float32 closest hit, whose
+depth is then recomputed in float64 from the hit triangle's plane with the same formula as
+:func:`nearest_hit`, so both backends give the same bits wherever they pick the same unclipped
+triangle).
 """
 from __future__ import annotations
 
@@ -48,6 +59,17 @@ def _clip_near(T: np.ndarray, zn: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(out), np.concatenate(src)
 
 
+def _plane_depth(P3: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Planar depth ``t = (n . a) / (n . d)`` where the rays ``d = (x, y, 1)`` (``p``: Rx2) meet the
+    planes of triangles ``P3`` (Rx3x3, camera frame, one per ray), ``n = (b - a) x (c - a)``;
+    inf or nan for a ray parallel to its plane."""
+    n = np.cross(P3[:, 1] - P3[:, 0], P3[:, 2] - P3[:, 0])
+    d = np.concatenate([p, np.ones((len(p), 1))], 1)
+    den = np.einsum("ij,ij->i", n, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.einsum("ij,ij->i", n, P3[:, 0]) / den
+
+
 def nearest_hit(V_cam, F, xy, clip_start: float, clip_end: float = np.inf):
     """Nearest hit of each ray ``(x, y, 1)`` (``xy``: Rx2): (planar depth, nan where none;
     index into ``F`` of the triangle hit, -1 where none)."""
@@ -88,12 +110,7 @@ def nearest_hit(V_cam, F, xy, clip_start: float, clip_end: float = np.inf):
             tol = -1e-14
             inside = (np.abs(area) > 0) & (edge(a, b) >= tol) & (edge(b, c) >= tol) & (edge(c, a) >= tol)
             ri, ti, p = ri[inside], ti[inside], p[inside]
-            P3 = T[ti]
-            n = np.cross(P3[:, 1] - P3[:, 0], P3[:, 2] - P3[:, 0])
-            d = np.concatenate([p, np.ones((len(p), 1))], 1)
-            den = np.einsum("ij,ij->i", n, d)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = np.einsum("ij,ij->i", n, P3[:, 0]) / den
+            t = _plane_depth(T[ti], p)
             ok = np.isfinite(t) & (t >= clip_start * (1 - 1e-12)) & (t <= clip_end)
             ri, ti, t = ri[ok], ti[ok], t[ok]
             # nearest per ray; ties: the lowest source triangle index (deterministic)
@@ -131,3 +148,99 @@ def pixel_xy(K, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, tuple]:
     pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
     d = pix @ np.linalg.inv(np.asarray(K, np.float64)).T
     return d[:, :2] / d[:, 2:3], vv.shape
+
+
+# ------------------------------------------------------------------------ whole images, two backends
+
+BACKENDS = ("auto", "embree", "numpy")
+MIN_CLIP = 1e-9   # the numpy backend's near plane when t_min is 0: a plane at z = 0 cannot be projected
+
+
+def embree_available() -> bool:
+    """Whether the optional ``embree`` backend can run (``embreex`` and trimesh import)."""
+    try:
+        import trimesh.ray.ray_pyembree  # noqa: F401
+    except Exception:  # ImportError, or a broken native library
+        return False
+    return True
+
+
+def resolve_backend(backend: str) -> str:
+    """``auto`` -> ``embree`` when it imports, else ``numpy``; ValueError for an unknown or
+    unavailable backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown ray backend {backend!r} ({' | '.join(BACKENDS)})")
+    if backend == "auto":
+        return "embree" if embree_available() else "numpy"
+    if backend == "embree" and not embree_available():
+        raise ValueError("ray backend 'embree' needs embreex, which is not installed")
+    return backend
+
+
+def _embree_first_hits(V, F, C, D, t_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ray index, face index) of the nearest hit of each world ray ``C + t D`` with ``t >= t_min``
+    that hits anything, by Embree (float32)."""
+    import trimesh
+    from trimesh.ray.ray_pyembree import RayMeshIntersector
+
+    mesh = trimesh.Trimesh(V, F, process=False, validate=False)
+    # multiple_hits=False without locations: one embree query, its closest hit (rtcIntersect)
+    tri, ray = RayMeshIntersector(mesh).intersects_id(C + t_min * D, D, multiple_hits=False,
+                                                       return_locations=False)
+    return np.asarray(ray, np.int64), np.asarray(tri, np.int64)
+
+
+def _numpy_first_hits(V_cam, F, xy, t_min: float, t_max: float, band: int):
+    """(ray index, face index, planar depth) of the rays that hit, by :func:`nearest_hit` on
+    ``band`` rays at a time (bounds the candidate pairs held at once; each ray's result does not
+    depend on which other rays share its band)."""
+    clip = max(float(t_min), MIN_CLIP)
+    rays, faces, ts = [], [], []
+    for a in range(0, len(xy), band):
+        t, f = nearest_hit(V_cam, F, xy[a:a + band], clip, t_max)
+        hit = np.flatnonzero(f >= 0)
+        rays.append(hit + a)
+        faces.append(f[hit])
+        ts.append(t[hit])
+    if not rays:
+        e = np.zeros(0, np.int64)
+        return e, e, np.zeros(0)
+    return np.concatenate(rays), np.concatenate(faces), np.concatenate(ts)
+
+
+def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_min: float = 0.0,
+                     t_max: float = np.inf, backend: str = "auto",
+                     band: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest surface along each pixel-centre ray ``C + t * d`` of a ``width`` x ``height`` image.
+
+    ``vertices`` (Nx3, world, meters) and ``faces`` (Mx3); ``K`` 3x3 OpenCV intrinsics (pixel
+    centres at integer ``(u, v)``); ``cam2world`` 4x4 with OpenCV camera axes; ``d = R K^-1 [u, v, 1]``
+    with camera-frame z exactly 1, so ``t`` is planar depth. Hits with ``t`` outside
+    ``[t_min, t_max]`` are ignored (planar clipping, as Cycles clips).
+
+    Returns (face index HxW int64, -1 for none; ``t`` HxW float64, nan for none). ``backend``:
+    ``numpy`` (exact, :func:`nearest_hit` on ``band`` rays at a time), ``embree`` (float32 closest
+    hit, depth then recomputed in float64 from the hit triangle's plane) or ``auto`` (embree when
+    embreex imports, else numpy). The numpy backend clips at ``max(t_min, 1e-9)`` and keeps
+    ``t >= clip * (1 - 1e-12)``; embree starts each ray at ``t_min``.
+    """
+    backend = resolve_backend(backend)
+    V = np.asarray(vertices, np.float64).reshape(-1, 3)
+    F = np.asarray(faces, np.int64).reshape(-1, 3)
+    c2w = np.asarray(cam2world, np.float64)
+    C, R = c2w[:3, 3], c2w[:3, :3]
+    tri = np.full(width * height, -1, np.int64)
+    t = np.full(width * height, np.nan)
+    if len(F) and width > 0 and height > 0:
+        xy, _ = pixel_xy(K, 0, 0, width, height)       # row-major: ray index = v * width + u
+        V_cam = (V - C) @ R                              # camera frame
+        if backend == "embree":
+            D = np.concatenate([xy, np.ones((len(xy), 1))], 1) @ R.T
+            ray, face = _embree_first_hits(V, F, C, D, float(t_min))
+            hit_t = _plane_depth(V_cam[F[face]], xy[ray])
+        else:
+            ray, face, hit_t = _numpy_first_hits(V_cam, F, xy, t_min, t_max, int(band))
+        keep = np.isfinite(hit_t) & (hit_t <= t_max)
+        tri[ray[keep]] = face[keep]
+        t[ray[keep]] = hit_t[keep]
+    return tri.reshape(height, width), t.reshape(height, width)
