@@ -1,7 +1,9 @@
-"""Tiny analytic synthblend datasets for the dataset/export tests, made without Blender.
+"""Tiny analytic synthblend datasets for the dataset/export/verify tests, made without Blender.
 
 Scenes of boxes, spheres and cylinders on a ground plane, ray-cast with trimesh (embree) at pixel
-centres, written with :class:`DatasetWriter` in the layout and meta format of CONTRACT.md.
+centres, written with :class:`DatasetWriter` in the layout and meta format of CONTRACT.md. The pose
+helpers (``look_at``, ``rot_z``, ``rot_x``, ``pose``: 4x4, OpenCV camera axes, meters) and the frame
+helpers (``write_frame``, ``read_frame``, ``refresh_visibility``) are shared with tests/test_verify.py.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 import trimesh
 
 from synthblend.dataset.masks import semantic_from_instance, visibility
+from synthblend.dataset.reader import Frame
 from synthblend.dataset.writer import DatasetWriter
 
 CATEGORIES = [{"id": 1, "name": "box"}, {"id": 2, "name": "ball"}, {"id": 3, "name": "can"},
@@ -56,6 +59,37 @@ def rot_x(deg: float) -> np.ndarray:
     return m
 
 
+def pose(R, t, scale: float = 1.0) -> np.ndarray:
+    """4x4 ``[scale * R | t]``; ``R`` is 3x3 or 4x4 (its rotation block is used)."""
+    m = np.eye(4)
+    m[:3, :3] = np.asarray(R, float)[:3, :3] * scale
+    m[:3, 3] = t
+    return m
+
+
+def write_frame(root, index: int, meta: dict, instance=None, depth=None, semantic=None, rgb=None):
+    """Write (or replace) one frame with the project's writer: instance/semantic as uint16 PNGs,
+    depth (meters) as float32 EXR, meta last."""
+    arrays = {"instance": None if instance is None else np.asarray(instance).astype(np.uint16),
+              "semantic": None if semantic is None else np.asarray(semantic).astype(np.uint16),
+              "depth": None if depth is None else np.asarray(depth, np.float32), "rgb": rgb}
+    DatasetWriter(root).write_frame(index, meta, **arrays)
+
+
+def read_frame(root, index: int):
+    """(meta, instance int64, depth float64, semantic int64) of a frame, by the project's reader."""
+    f = Frame(Path(root), index)
+    return (f.meta, f.instance.astype(np.int64), f.depth.astype(np.float64),
+            f.semantic.astype(np.int64))
+
+
+def refresh_visibility(meta: dict, instance) -> None:
+    """Set every meta object's ``px_count_visib`` and ``bbox_visib`` from an instance map."""
+    vis = visibility(instance, [o["instance_id"] for o in meta["objects"]])
+    for o in meta["objects"]:
+        o["px_count_visib"], o["bbox_visib"] = vis[o["instance_id"]]
+
+
 def pixel_rays(K, cam2world, W, H):
     """World-space origins and unit directions through pixel centres (u, v), row-major."""
     v, u = np.mgrid[0:H, 0:W].astype(np.float64)
@@ -85,7 +119,6 @@ def make_dataset(root, frames: int = 3, W: int = 64, H: int = 48, seed: int = 0,
                  outputs=("rgb", "depth", "instance", "semantic")) -> Path:
     """Write a small dataset to ``root`` and return it."""
     root = Path(root)
-    rng = np.random.default_rng(seed)
     w = DatasetWriter(root)
     assets = asset_meshes()
     mesh_rel = {}
@@ -178,6 +211,10 @@ def make_dataset(root, frames: int = 3, W: int = 64, H: int = 48, seed: int = 0,
     return root
 
 
+def _edge(q, p0, p1):
+    return (p1[0] - p0[0]) * (q[:, 1] - p0[1]) - (p1[1] - p0[1]) * (q[:, 0] - p0[0])
+
+
 def raster_silhouette(vertices_cam: np.ndarray, faces: np.ndarray, K, W, H) -> np.ndarray:
     """Silhouette of a mesh (vertices in the camera frame, all in front of the camera) at pixel
     centres, by a per-triangle point-in-triangle test. Independent of any ray caster."""
@@ -192,9 +229,7 @@ def raster_silhouette(vertices_cam: np.ndarray, faces: np.ndarray, K, W, H) -> n
         vv, uu = np.mgrid[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1]
         q = np.stack([uu.ravel(), vv.ravel()], 1).astype(float)
         a, b, c = tri
-        def edge(p0, p1):
-            return (p1[0] - p0[0]) * (q[:, 1] - p0[1]) - (p1[1] - p0[1]) * (q[:, 0] - p0[0])
-        e0, e1, e2 = edge(a, b), edge(b, c), edge(c, a)
+        e0, e1, e2 = _edge(q, a, b), _edge(q, b, c), _edge(q, c, a)
         inside = ((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0))
         mask[vv.ravel()[inside], uu.ravel()[inside]] = True
     return mask
