@@ -71,12 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder")
 
     p = sub.add_parser("verify", help="check ground truth against an independent ray cast")
-    p.add_argument("dataset")
-    p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7")
-    p.add_argument("--no-source-assets", action="store_true", help="cast against DIR/meshes only")
-    p.add_argument("--debug-dir", help="write a PNG of the disagreeing pixels per frame")
-    p.add_argument("--json", dest="json_out", help="write every figure as JSON")
-    p.add_argument("--backend", choices=["auto", "embree", "numpy"], default="auto")
+    p.add_argument("dataset", help="dataset folder (holds dataset.json)")
+    p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7 (default: all)")
+    p.add_argument("--no-source-assets", action="store_true",
+                   help="use the dataset's meshes/ for every object, not the original asset files")
+    p.add_argument("--debug-dir", help="write disagree_NNNNNN.png (the disagreeing pixels) per frame here")
+    p.add_argument("--json", dest="json_out", help="also write every figure as JSON to this file")
+    p.add_argument("--backend", choices=["auto", "embree", "numpy"], default="auto",
+                   help="ray caster: embree (float32 closest hit, refined in float64) or numpy "
+                        "(exact float64, no embreex needed); auto: embree when installed")
 
     p = sub.add_parser("sweep", help="render one dataset per point of a parameter sweep")
     p.add_argument("sweep")
@@ -90,19 +93,28 @@ def _version() -> str:
     return __version__
 
 
-def parse_frames(text: str | None):
+def parse_frames(text: str | None) -> list[int] | None:
+    """``--frames`` text ``0,3,5-7`` -> [0, 3, 5, 6, 7] (in the order given; empty parts skipped);
+    None for no text. Raises InputError("--frames", ...) for anything else, an empty range such as
+    ``3-1``, or no index at all."""
     if not text:
         return None
-    out = []
-    try:
-        for part in text.split(","):
-            if "-" in part:
-                a, b = part.split("-")
-                out.extend(range(int(a), int(b) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise InputError("--frames", f"expected indices like 0,1,5 or 0-7, got {text!r}")
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if dash else a
+        except ValueError:
+            raise InputError("--frames", f"expected indices like 0,1,5 or 0-7, got {text!r}") from None
+        if b < a:
+            raise InputError("--frames", f"empty range {part!r} in {text!r}")
+        out.extend(range(a, b + 1))
+    if not out:
+        raise InputError("--frames", f"no frame index in {text!r}")
     return out
 
 
@@ -235,17 +247,21 @@ def cmd_stats(a) -> int:
 
 
 def cmd_verify(a) -> int:
-    from .dataset.verify import main as verify_main
-    argv = [a.dataset, "--backend", a.backend]
-    if a.frames:
-        argv += ["--frames", a.frames]
-    if a.no_source_assets:
-        argv.append("--no-source-assets")
-    if a.debug_dir:
-        argv += ["--debug-dir", a.debug_dir]
+    """Print the report; 0 when every frame passes, 1 when one fails, 2 on bad input."""
+    import json
+
+    from .core.raycam import embree_available
+    from .dataset.verify import format_report, verify_dataset
+
+    frames = parse_frames(a.frames)
+    if a.backend == "embree" and not embree_available():
+        raise InputError("--backend", "embreex is not installed")
+    report = verify_dataset(a.dataset, frames=frames, use_source_assets=not a.no_source_assets,
+                            debug_dir=a.debug_dir, backend=a.backend)
+    print(format_report(report))
     if a.json_out:
-        argv += ["--json", a.json_out]
-    return verify_main(argv)      # 0 pass, 1 fail, 2 bad input
+        Path(a.json_out).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    return 0 if report.passed else 1
 
 
 def cmd_sweep(a) -> int:

@@ -13,47 +13,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import OpenEXR
 import pytest
 import trimesh
 from PIL import Image
 
+from synthblend import cli
+from synthblend.core.errors import InputError
 from synthblend.dataset import verify as V
+from synthblend.dataset.masks import semantic_from_instance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dataset"))   # the shared test helpers
+from synthdata import look_at, pose, read_frame, refresh_visibility, rot_x, rot_z, write_frame  # noqa: E402
 
 W, H = 96, 72
 
 
 # ------------------------------------------------------------------------------ scene, closed form
-
-
-def rot_z(deg):
-    a = np.radians(deg)
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
-
-
-def rot_x(deg):
-    a = np.radians(deg)
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def pose(R, t, scale=1.0):
-    T = np.eye(4)
-    T[:3, :3] = np.asarray(R) * scale
-    T[:3, 3] = t
-    return T
-
-
-def look_at(eye, target):
-    """OpenCV cam2world (x right, y down, z forward), world z up."""
-    eye, target = np.asarray(eye, float), np.asarray(target, float)
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    return pose(np.stack([x, y, z], axis=1), eye)
 
 
 def box_halfspaces(lo, hi):
@@ -159,14 +134,6 @@ def closed_form(K, c2w, objs, width=W, height=H):
     return inst.reshape(height, width), depth.reshape(height, width)
 
 
-def visibility(inst, i):
-    ys, xs = np.nonzero(inst == i)
-    if len(xs) == 0:
-        return 0, [-1, -1, 0, 0]
-    return len(xs), [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-                     int(ys.max() - ys.min() + 1)]
-
-
 CAMERAS = {
     0: dict(eye=(0.52, -0.38, 0.40), target=(0.01, 0.04, 0.05), f=(101.3, 101.3), c=(47.63, 35.29)),
     1: dict(eye=(-0.33, -0.49, 0.33), target=(-0.02, 0.01, 0.07), f=(93.7, 93.9), c=(48.11, 34.86)),
@@ -176,40 +143,11 @@ CAMERAS = {
 # --------------------------------------------------------------------------------- dataset files
 
 
-def write_png16(path: Path, arr):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(arr).astype(np.uint16)).save(path)
-
-
-def write_depth(path: Path, depth):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    with OpenEXR.File(header, {"Y": np.ascontiguousarray(depth, np.float32)}) as f:
-        f.write(str(path))
-
-
-def write_frame(root: Path, i: int, meta: dict, inst, depth, sem):
-    stem = f"{i:06d}"
-    (root / "meta").mkdir(parents=True, exist_ok=True)
-    (root / "meta" / f"{stem}.json").write_text(json.dumps(meta, indent=1))
-    write_png16(root / "instance" / f"{stem}.png", inst)
-    write_png16(root / "semantic" / f"{stem}.png", sem)
-    write_depth(root / "depth" / f"{stem}.exr", depth)
-
-
 def semantic_of(inst, objects):
-    lut = np.zeros(int(max(o["instance_id"] for o in objects)) + 1, np.int64)
-    for o in objects:
-        lut[o["instance_id"]] = o["category_id"]
-    return lut[inst]
+    return semantic_from_instance(inst, {o["instance_id"]: o["category_id"] for o in objects})
 
 
-def refresh_visibility(meta, inst):
-    for o in meta["objects"]:
-        o["px_count_visib"], o["bbox_visib"] = visibility(inst, o["instance_id"])
-
-
-def make_dataset(tmp: Path, frames=(0, 1)) -> dict:
+def make_convex_dataset(tmp: Path, frames=(0, 1)) -> dict:
     cfg_dir = tmp / "cfg"
     (cfg_dir / "assets").mkdir(parents=True)
     cfg = cfg_dir / "scene.yaml"
@@ -259,23 +197,13 @@ def make_dataset(tmp: Path, frames=(0, 1)) -> dict:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("verify"))
+    return make_convex_dataset(tmp_path_factory.mktemp("verify"))
 
 
 @pytest.fixture
 def fresh(tmp_path):
     """A private dataset for a test that damages it."""
-    return make_dataset(tmp_path, frames=(0,))
-
-
-def read_frame(root: Path, i: int):
-    stem = f"{i:06d}"
-    meta = json.loads((root / "meta" / f"{stem}.json").read_text())
-    inst = np.asarray(Image.open(root / "instance" / f"{stem}.png")).astype(np.int64)
-    sem = np.asarray(Image.open(root / "semantic" / f"{stem}.png")).astype(np.int64)
-    with OpenEXR.File(str(root / "depth" / f"{stem}.exr"), separate_channels=True) as f:
-        depth = np.array(f.channels()["Y"].pixels, np.float64)
-    return meta, inst, depth, sem
+    return make_convex_dataset(tmp_path, frames=(0,))
 
 
 def failed_figures(fc: V.FrameCheck) -> set[str]:
@@ -316,7 +244,7 @@ def test_raycast_depth_is_float64_exact(dataset):
     """The Moeller-Trumbore refinement makes the ray cast agree with the closed form to ~1e-12,
     far below Embree's float32 (~1e-7)."""
     t = dataset["truth"][0]
-    geo = V._Geometry(dataset["root"], dataset["cfg_dir"], True)
+    geo = V.Geometry(dataset["root"], dataset["cfg_dir"], True)
     inst, depth, n_src = V.render_frame(t["meta"], geo)
     assert n_src == 3
     agree = (inst == t["inst"]) & (inst > 0)
@@ -331,7 +259,7 @@ BACKENDS = ["embree", "numpy"]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_raycast_returns_the_nearest_hit(backend):
-    if backend == "embree" and not V._embree_available():
+    if backend == "embree" and not V.embree_available():
         pytest.skip("embreex not installed")
     # squares |x|, |y| <= 1 at z = 3, 1, 2 (the far one first in face order), camera at the origin
     # looking along +z; the outer pixels look past all of them
@@ -364,7 +292,7 @@ def test_raycast_returns_the_nearest_hit(backend):
 def test_backends_agree_on_a_triangle_soup_around_the_camera():
     """Random triangles in front of, behind and straddling the camera plane: Embree's nearest hit
     (refined) and the exact float64 z-buffer pick the same triangle at the same distance."""
-    if not V._embree_available():
+    if not V.embree_available():
         pytest.skip("embreex not installed")
     rng = np.random.default_rng(0)
     verts = rng.uniform(-3, 3, (600, 3))
@@ -381,13 +309,13 @@ def test_backends_agree_on_a_triangle_soup_around_the_camera():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backends_agree_with_the_closed_form(dataset, backend):
-    if backend == "embree" and not V._embree_available():
+    if backend == "embree" and not V.embree_available():
         pytest.skip("embreex not installed")
     report = V.verify_dataset(dataset["root"], backend=backend)
     assert report.passed, V.format_report(report)
     assert report.backend == backend
-    for i, truth in dataset["truth"].items():
-        geo = V._Geometry(dataset["root"], dataset["cfg_dir"], True)
+    for truth in dataset["truth"].values():
+        geo = V.Geometry(dataset["root"], dataset["cfg_dir"], True)
         inst, depth, _ = V.render_frame(truth["meta"], geo, backend)
         assert (inst == truth["inst"]).mean() >= 0.9995
         both = (inst == truth["inst"]) & (inst > 0)
@@ -575,7 +503,7 @@ def test_missing_files_fail_cleanly(fresh):
     assert "depth" in failed_figures(f0) and f0.instance_agreement >= 0.9995
     assert not f7.passed and f7.errors                       # no meta for frame 7
     assert not report.passed
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InputError, match="no such dataset folder"):
         V.verify_dataset(root / "nope")
 
 
@@ -593,18 +521,39 @@ def test_debug_png_and_json(fresh, tmp_path):
     json.dumps(d)
 
 
-def test_cli(dataset, fresh, tmp_path):
-    assert V.main([str(dataset["root"]), "--frames", "0-1"]) == 0
+def test_cli(dataset, fresh, tmp_path, capsys):
+    """``synthblend verify``: 0 pass, 1 failure (with --json), 2 bad input with one ``error:`` line."""
+    assert cli.main(["verify", str(dataset["root"]), "--frames", "0-1"]) == 0
+    assert "PASS: 2/2 frames pass" in capsys.readouterr().out
     meta, inst, depth, sem = read_frame(fresh["root"], 0)
     write_frame(fresh["root"], 0, meta, inst, depth * 1.01, sem)
-    assert V.main([str(fresh["root"]), "--json", str(tmp_path / "r.json")]) == 1
+    assert cli.main(["verify", str(fresh["root"]), "--json", str(tmp_path / "r.json")]) == 1
     assert json.loads((tmp_path / "r.json").read_text())["passed"] is False
-    assert V.main([str(tmp_path / "missing")]) == 2
-    assert V.main([str(dataset["root"]), "--frames", "3-1"]) == 2
-    r = subprocess.run([sys.executable, "-m", "synthblend.dataset.verify", str(dataset["root"]),
-                        "--frames", "0"], capture_output=True, text=True)
+    assert "FAIL: 0/1 frames pass" in capsys.readouterr().out
+    for argv, where in (([str(tmp_path / "missing")], str(tmp_path / "missing")),
+                        ([str(dataset["root"]), "--frames", "3-1"], "--frames"),
+                        ([str(dataset["root"]), "--frames", "x"], "--frames"),
+                        ([str(dataset["root"]), "--backend", "optix"], "synthblend verify")):
+        assert cli.main(["verify"] + argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {where}: ") and err.count("\n") == 1, err
+    r = subprocess.run([sys.executable, "-m", "synthblend", "verify", str(dataset["root"]),
+                        "--frames", "0", "--backend", "numpy"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "PASS: 1/1 frames pass" in r.stdout
+    assert "PASS: 1/1 frames pass" in r.stdout and "ray caster numpy" in r.stdout
+
+
+@pytest.mark.parametrize("text, want", [("0", [0]), ("0,3,5-7", [0, 3, 5, 6, 7]), (" 2 , 4-4,", [2, 4]),
+                                        (None, None), ("", None)])
+def test_parse_frames(text, want):
+    assert cli.parse_frames(text) == want
+
+
+@pytest.mark.parametrize("text", ["3-1", "-1", "1-2-3", "a", "1.5", ",", "0-x"])
+def test_parse_frames_rejects(text):
+    with pytest.raises(InputError) as e:
+        cli.parse_frames(text)
+    assert e.value.where == "--frames"
 
 
 # ------------------------------------------------------------------- the demo assets verify relies on
