@@ -21,7 +21,7 @@ print("RESULT" + json.dumps([[v.co[:] for v in bm.verts], [[v.index for v in f.v
 def test_stored_monkey_matches_bmesh():
     out = subprocess.run([sys.executable, "-c", "import bpy\n" + SCRIPT], capture_output=True, text=True,
                          timeout=120).stdout
-    v, f = json.loads(next(l for l in out.splitlines() if l.startswith("RESULT"))[6:])
+    v, f = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT"))[6:])
     sv, sf = monkey_arrays()
     assert np.array_equal(np.asarray(sf), np.asarray(f))
     assert np.allclose(np.asarray(sv), np.asarray(v, dtype=np.float32), atol=0)

@@ -66,9 +66,9 @@ def test_k_matches_blender_projection():
     points = rng.uniform(-0.8, 0.8, (40, 3)).tolist()
     proc = subprocess.run([sys.executable, "-c", BLENDER_SCRIPT], input=json.dumps([CASES, points, poses_bl]),
                           capture_output=True, text=True, timeout=300)
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT"))
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
     blender = np.array(json.loads(line[6:]))
-    for case, T, bl in zip(CASES, poses_cv, blender):
+    for case, T, bl in zip(CASES, poses_cv, blender, strict=True):
         W, H, lens, sw, fit, sx, sy = case
         K = cam.intrinsics(lens, sw, W, H, sensor_height_mm=sw, sensor_fit=fit, shift_x=sx, shift_y=sy)
         uv, z = cam.project(K, cam.invert_pose(T), np.array(points))

@@ -32,7 +32,8 @@ frames: 6
 render: {resolution: [64, 48], samples: 4}
 scene:
   objects:
-    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3, position: {uniform: [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}}
+    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3,
+       position: {uniform: [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}}
     - {primitive: monkey, scale: 0.3, position: [0, 0, 0.3], rotation: uniform_so3}
   ground: {size: 4}
 camera: {distance: 2, elevation_deg: 30, azimuth_deg: {uniform: [0, 360]}}
@@ -125,7 +126,10 @@ def dist_of(kind: str, allowed=None, lo=None, hi=None):
                                                                       "clip": [lo_, hi_]}),
                          st.lists(x, min_size=1, max_size=3).map(lambda v: {"choice": v}))
     vec = st.lists(num, min_size=3, max_size=3)
-    return st.one_of(vec, pair(vec).map(lambda v: {"uniform": [list(c) for c in zip(*[sorted(p) for p in zip(*v)])]}),
+
+    def lo_hi(v):  # two vectors -> their per-component minimum and maximum
+        return [list(c) for c in zip(*[sorted(p) for p in zip(*v, strict=True)], strict=True)]
+    return st.one_of(vec, pair(vec).map(lambda v: {"uniform": lo_hi(v)}),
                      pair(num).map(lambda v: {"uniform": v}),
                      st.tuples(vec, st.lists(st.floats(0, 2).map(lambda x: round(x, 3)), min_size=3, max_size=3))
                      .map(lambda t: {"normal": list(t)}))

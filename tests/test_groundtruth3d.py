@@ -111,8 +111,9 @@ def _cfg(outputs, **scene):
         "seed": 5, "frames": 3,
         "render": {"resolution": [96, 72], "samples": 2, "denoise": False, "outputs": outputs},
         "scene": {"objects": [
-            {"primitive": "cube", "count": 2, "scale": 0.12, "position": {"uniform": [[-0.1, -0.1, 0.0], [0.1, 0.1, 0.3]]},
-             "rotation": "uniform_so3", "keypoints": {"top": [0, 0, 0.5], "corner": [0.5, 0.5, 0.5], "centre": [0, 0, 0]}},
+            {"primitive": "cube", "count": 2, "scale": 0.12,
+             "position": {"uniform": [[-0.1, -0.1, 0.0], [0.1, 0.1, 0.3]]}, "rotation": "uniform_so3",
+             "keypoints": {"top": [0, 0, 0.5], "corner": [0.5, 0.5, 0.5], "centre": [0, 0, 0]}},
             {"primitive": "torus", "scale": 0.15, "position": {"uniform": [[-0.1, -0.1, 0.0], [0.1, 0.1, 0.2]]},
              "rotation": "uniform_so3"}],
             "ground": {"size": 3}, "placement": "physics", "distractors": {"count": {"randint": [1, 3]}}, **scene},

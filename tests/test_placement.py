@@ -107,7 +107,8 @@ def test_physics_piles_up_and_rests_on_faces(scene_dir):
         spec = sample(cfg, cfg.seed, frame)
         stacked += sum(v != "ground" for v in spec.placement["supports"].values())
         for o in spec.objects:
-            if o.kind == "object" and o.asset.endswith("box.stl") and spec.placement["supports"][str(o.instance_id)] == "ground":
+            is_box = o.kind == "object" and o.asset.endswith("box.stl")
+            if is_box and spec.placement["supports"][str(o.instance_id)] == "ground":
                 R = np.asarray(o.obj2world)[:3, :3]
                 assert np.isclose(np.abs(R[2]).max(), 1.0, atol=1e-9)     # a box axis is vertical
     assert stacked > 0
@@ -116,9 +117,11 @@ def test_physics_piles_up_and_rests_on_faces(scene_dir):
 def test_physics_is_bitwise_reproducible_across_processes(scene_dir):
     cfg = acceptance_config(scene_dir)
     here = json.dumps({str(o.instance_id): np.asarray(o.obj2world).tolist() for o in sample(cfg, cfg.seed, 3).objects})
-    code = ("import json, sys, numpy as np; sys.path.insert(0, %r); import test_placement as t; from pathlib import Path;"
+    code = ("import json, sys, numpy as np; sys.path.insert(0, %r); import test_placement as t;"
+            " from pathlib import Path;"
             "cfg = t.acceptance_config(Path(%r)); from synthblend.core.sampling import sample;"
-            "print(json.dumps({str(o.instance_id): np.asarray(o.obj2world).tolist() for o in sample(cfg, cfg.seed, 3).objects}))"
+            "print(json.dumps({str(o.instance_id): np.asarray(o.obj2world).tolist()"
+            " for o in sample(cfg, cfg.seed, 3).objects}))"
             % (str(__import__('pathlib').Path(__file__).parent), str(scene_dir)))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -162,9 +165,14 @@ def test_non_overlapping(scene_dir, frame):
 # ------------------------------------------------------------------------------ the pieces
 
 
-def _pose(s=1.0, R=np.eye(3), t=(0, 0, 0)):
+def _point_set(P, idx):
+    """The points P[idx] as a set: the two hulls may list duplicate points differently."""
+    return {tuple(x) for x in np.round(P[idx], 12)}
+
+
+def _pose(s=1.0, R=None, t=(0, 0, 0)):
     T = np.eye(4)
-    T[:3, :3] = np.asarray(R) * s
+    T[:3, :3] = (np.eye(3) if R is None else np.asarray(R)) * s
     T[:3, 3] = t
     return T
 
@@ -235,8 +243,7 @@ def test_hull_matches_scipy():
         vol = mass_properties(h.points, h.simplices)[0]
         assert np.isclose(vol, ref.volume, rtol=1e-12)
         assert (h.points @ h.equations[:, :3].T + h.equations[:, 3]).max() < 1e-12
-        same = lambda idx: {tuple(x) for x in np.round(P[idx], 12)}  # noqa: E731 (duplicates differ)
-        assert same(h.vertices) == same(ref.vertices)
+        assert _point_set(P, h.vertices) == _point_set(P, ref.vertices)
     sq = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5], [0.5, 0]])
     assert sorted(hull_2d(sq)) == [0, 1, 2, 3]
 

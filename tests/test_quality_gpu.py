@@ -44,7 +44,7 @@ def test_ground_truth_only_fast_path_gives_the_same_ground_truth(tmp_path):
         assert r.returncode == 0, r.stderr
     a, b = open_dataset(tmp_path / "full"), open_dataset(tmp_path / "gt")
     assert not (tmp_path / "gt" / "rgb").exists()
-    for fa, fb in zip(a, b):
+    for fa, fb in zip(a, b, strict=True):
         # Data passes are taken at the pixel centre: 1 sample without shading gives the same maps.
         assert np.array_equal(fa.instance, fb.instance)
         assert np.array_equal(fa.semantic, fb.semantic)

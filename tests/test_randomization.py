@@ -5,7 +5,6 @@ depth of field, motion blur, augmentations), byte-identical when rendered again.
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 import shutil
 import subprocess
@@ -74,7 +73,8 @@ def base(**top):
 
 def test_defaults_and_contract_keys():
     c = config_from_dict(base(scene={"placement": "physics", "distractors": {"count": {"randint": [2, 5]},
-                                                                          "shapes": ["cube", "sphere"], "scale": {"uniform": [0.03, 0.08]}}},
+                                                                          "shapes": ["cube", "sphere"],
+                                                                          "scale": {"uniform": [0.03, 0.08]}}},
                               materials={"base_color_hsv": {"uniform": [[0, 0.2, 0.2], [1, 1, 1]]},
                                          "roughness": {"uniform": [0.1, 0.9]},
                                          "texture": {"choice": ["none", "noise", "checker", "voronoi", "gradient"]}}))
@@ -154,10 +154,11 @@ def test_features_do_not_change_existing_draws(tmp_path):
     imgs = make_images(tmp_path)
     plain = config_from_dict(base())
     rich = config_from_dict(base(
-        scene={"distractors": {"count": {"randint": [2, 5]}}, "ground": {"size": 2, "materials": {"texture": "checker"}}},
+        scene={"distractors": {"count": {"randint": [2, 5]}},
+               "ground": {"size": 2, "materials": {"texture": "checker"}}},
         materials={"texture": {"choice": ["none", "noise", "image"]}, "images": str(imgs / "tex")},
-        world={"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]}, "hdri": {"folder": str(imgs / "hdri")},
-               "image": {"folder": str(imgs / "bg")}},
+        world={"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]},
+               "hdri": {"folder": str(imgs / "hdri")}, "image": {"folder": str(imgs / "bg")}},
         augment={"noise_std": {"uniform": [0, 0.05]}}))
     for f in range(5):
         a, b = sample(plain, 3, f), sample(rich, 3, f)
@@ -166,7 +167,7 @@ def test_features_do_not_change_existing_draws(tmp_path):
         objs_a = [o for o in a.objects if o.kind == "object"]
         objs_b = [o for o in b.objects if o.kind == "object"]
         assert [o.instance_id for o in objs_a] == [o.instance_id for o in objs_b]
-        assert all(np.array_equal(x.obj2world, y.obj2world) for x, y in zip(objs_a, objs_b))
+        assert all(np.array_equal(x.obj2world, y.obj2world) for x, y in zip(objs_a, objs_b, strict=True))
 
 
 def test_instance_ids_and_distractors():
@@ -213,7 +214,8 @@ def test_material_draws_recorded_and_differ(tmp_path):
     imgs = make_images(tmp_path)
     c = config_from_dict(base(materials={"base_color_hsv": {"uniform": [[0, 0.2, 0.2], [1, 1, 1]]},
                                          "roughness": {"uniform": [0.1, 0.9]}, "metallic": {"uniform": [0, 1]},
-                                         "texture": {"choice": ["none", "noise", "checker", "voronoi", "gradient", "wave", "image"]},
+                                         "texture": {"choice": ["none", "noise", "checker", "voronoi", "gradient",
+                                                                "wave", "image"]},
                                          "images": str(imgs / "tex")}))
     seen = set()
     prev = None
@@ -222,7 +224,8 @@ def test_material_draws_recorded_and_differ(tmp_path):
         objs = [o for o in s.objects if o.kind == "object"]
         assert len(s.sampled["materials.base_color_hsv"]) == len(objs)
         assert len(s.sampled["materials.roughness"]) == len(objs)
-        for o, hsv, r in zip(objs, s.sampled["materials.base_color_hsv"], s.sampled["materials.roughness"]):
+        for o, hsv, r in zip(objs, s.sampled["materials.base_color_hsv"], s.sampled["materials.roughness"],
+                             strict=True):
             assert list(o.material.base_color_hsv) == hsv and o.material.roughness == r
             seen.add(o.material.texture)
             if o.material.texture == "image":
@@ -250,7 +253,8 @@ def test_per_entry_block_and_ground_block():
 def test_world_and_back_plane(tmp_path):
     imgs = make_images(tmp_path)
     c = config_from_dict(base(world={"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]},
-                                     "hdri": {"folder": str(imgs / "hdri")}, "image": {"folder": str(imgs / "bg"), "distance": 0.5}}))
+                                     "hdri": {"folder": str(imgs / "hdri")},
+                                     "image": {"folder": str(imgs / "bg"), "distance": 0.5}}))
     types = set()
     for f in range(20):
         s = sample(c, 3, f)
@@ -368,12 +372,13 @@ def test_every_feature_renders_verifies_and_repeats_byte_for_byte(tmp_path):
     imgs = make_images(tmp_path / "imgs")
     cfg = base(
         scene={"placement": "non_overlapping", "distractors": {"count": {"randint": [1, 3]},
-                                                               "materials": {"texture": "image", "images": str(imgs / "tex")}},
+                                                               "materials": {"texture": "image",
+                                                                             "images": str(imgs / "tex")}},
                "ground": {"size": 2, "materials": {"texture": {"choice": ["checker", "wave"]}}}},
         materials={"texture": {"choice": ["none", "noise", "checker", "voronoi", "gradient", "wave", "image"]},
                    "images": str(imgs / "tex"), "metallic": {"uniform": [0, 1]}, "specular": {"uniform": [0, 1]}},
-        world={"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]}, "hdri": {"folder": str(imgs / "hdri")},
-               "image": {"folder": str(imgs / "bg"), "distance": 0.6}},
+        world={"type": {"choice": ["uniform", "gradient", "sky", "hdri", "image"]},
+               "hdri": {"folder": str(imgs / "hdri")}, "image": {"folder": str(imgs / "bg"), "distance": 0.6}},
         augment={"noise_std": 0.01, "blur_sigma_px": {"uniform": [0, 1]}, "hue_deg": {"uniform": [-10, 10]}})
     cfg["frames"] = 6
     cfg["render"]["outputs"] = ["rgb", "depth", "instance", "semantic", "normals", "amodal"]
@@ -495,7 +500,7 @@ def assert_close(a, b, tol=1e-9):
             assert_close(a[k], b[k], tol)
     elif isinstance(a, (list, tuple)):
         assert isinstance(b, (list, tuple)) and len(a) == len(b), (a, b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             assert_close(x, y, tol)
     elif isinstance(a, float) or isinstance(b, float):
         assert abs(a - b) <= tol * max(1.0, abs(a)), (a, b)

@@ -25,7 +25,7 @@ CFG = {
 def _flat(spec):
     return (spec.camera.cam2world.tolist(), spec.camera.K.tolist(),
             [(o.name, o.obj2world.tolist()) for o in spec.objects],
-            [(l.type, l.light2world.tolist(), l.power_w) for l in spec.lights], spec.sampled)
+            [(lt.type, lt.light2world.tolist(), lt.power_w) for lt in spec.lights], spec.sampled)
 
 
 def test_deterministic_and_independent_of_other_frames():
@@ -75,7 +75,8 @@ def _axis_angle_stats(rots):
     angles = np.array([np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1)) for R in rots])
     zs = np.array([R[2, 2] for R in rots])
     # Uniform on SO(3): angle density (1 - cos t) / pi on [0, pi]; R e_z uniform on S^2 -> z ~ U[-1, 1].
-    cdf = lambda t: (t - np.sin(t)) / np.pi
+    def cdf(t):
+        return (t - np.sin(t)) / np.pi
     return stats.kstest(angles, cdf).pvalue, stats.kstest(zs, "uniform", args=(-1, 2)).pvalue
 
 

@@ -108,7 +108,7 @@ def test_sweep_point_names_stay_inside(tmp_path):
     overrides = [{"scene.objects[0].category": h} for h in HOSTILE] + [{"../../x": 1}, {"a/b": "../c"}]
     names = assign_names(overrides)
     out = (tmp_path / "sweep").resolve()
-    for o, n in zip(overrides, names):
+    for o, n in zip(overrides, names, strict=True):
         assert n and "/" not in n and "\\" not in n and n not in (".", ".."), (o, n)
         assert (out / n).resolve().parent == out, (o, n)
         assert point_name(o)

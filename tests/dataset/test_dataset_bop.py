@@ -70,7 +70,7 @@ def test_scene_files_and_masks(bop_export, synth_dataset):
         assert np.allclose(c["cam_t_w2c"], f.world2cam[:3, 3] * 1000)
         objs = [o for o in f.objects if o["category_id"] > 0]
         assert len(gt_all[sid]) == len(objs) == len(info_all[sid])
-        for gt_id, (gt, info, o) in enumerate(zip(gt_all[sid], info_all[sid], objs)):
+        for gt_id, (gt, info, o) in enumerate(zip(gt_all[sid], info_all[sid], objs, strict=True)):
             R = np.reshape(gt["cam_R_m2c"], (3, 3))
             t = np.asarray(gt["cam_t_m2c"])
             assert np.allclose(R @ R.T, np.eye(3), atol=1e-6) and np.linalg.det(R) > 0

@@ -40,7 +40,7 @@ def test_detect_labels_match_bbox_visib(synth_dataset, tmp_path):
         rows = _read_labels(out / f"labels/{split}/{f.index:06d}.txt")
         objs = [o for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0]
         assert len(rows) == len(objs)
-        for (cls, (cx, cy, w, h)), o in zip(rows, objs):
+        for (cls, (cx, cy, w, h)), o in zip(rows, objs, strict=True):
             assert cls == o["category_id"] - 1  # categories 1..4 in order
             assert all(0 <= v <= 1 for v in (cx, cy, w, h))
             x0, y0 = (cx - w / 2) * W, (cy - h / 2) * H  # back to pixels, as YOLO readers do
@@ -60,7 +60,7 @@ def test_segment_polygons(synth_dataset, tmp_path):
         rows = _read_labels(out / f"labels/train/{f.index:06d}.txt")
         objs = [o for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0]
         assert len(rows) == len(objs)
-        for (cls, vals), o in zip(rows, objs):
+        for (_cls, vals), o in zip(rows, objs, strict=True):
             poly = np.reshape(vals, (-1, 2)) * [W, H]
             x, y, w, h = o["bbox_visib"]
             assert np.allclose(poly.min(0), [x, y], atol=1e-3)
@@ -131,7 +131,7 @@ def test_third_party_reader_reads_the_boxes(synth_dataset, tmp_path):
                           if o["category_id"] > 0 and o["px_count_visib"] > 0)
             got = sorted((names[int(b.label)], b.ltrb) for b in a.boxes)
             assert [w[0] for w in want] == [g[0] for g in got]
-            for (_, (x, y, w, h)), (_, (l, t, r, b)) in zip(want, got):
-                assert abs(l - x) <= 1 and abs(t - y) <= 1 and abs(r - (x + w)) <= 1 and abs(b - (y + h)) <= 1
+            for (_, (x, y, w, h)), (_, (left, t, r, b)) in zip(want, got, strict=True):
+                assert abs(left - x) <= 1 and abs(t - y) <= 1 and abs(r - (x + w)) <= 1 and abs(b - (y + h)) <= 1
                 seen += 1
     assert seen > 0
