@@ -67,7 +67,7 @@ def cmd_render_inprocess(a) -> int:
     from synthblend.cli import summary_text
     from synthblend.core.config import load_config
     from synthblend.core.errors import InputError
-    from synthblend.engine.inprocess import InProcessRun
+    from synthblend.runners.inprocess import InProcessRun
 
     if a.workers not in (None, 1):
         raise InputError("--workers", "scripts/render.py renders in this Blender process; run one "

@@ -218,7 +218,7 @@ class SYNTHBLEND_OT_randomize(Operator):
             _PREVIEW.update(builder=None, key=None)
             return _fail(self, e)
         s.preview_frame = frame + 1
-        n_obj = sum(1 for o in spec.objects if o.entry >= 0)
+        n_obj = sum(1 for o in spec.objects if o.kind == "object")   # config objects (ObjectKind.OBJECT)
         s.status = f"Frame {frame}: {n_obj} object(s), {len(spec.lights)} light(s)"
         if self.view_camera:
             for window in context.window_manager.windows:
@@ -259,7 +259,7 @@ class SYNTHBLEND_OT_render_dataset(Operator):
     _timer = None
 
     def _start(self, context):
-        from ..engine.inprocess import InProcessRun
+        from ..runners.inprocess import InProcessRun
         s = _settings(context)
         if s.is_rendering:
             raise ValueError("a render is already running")

@@ -1,0 +1,408 @@
+"""Runners decide which frames a worker renders; workers are processes (bpy is a process-global
+singleton). Nothing here imports bpy: each worker process imports it after pointing its own stdout and
+stderr at ``DIR/logs/worker-K.log``, so Blender's chatter never reaches the terminal.
+
+The parent hands each worker one frame at a time over the worker's own pipe (dynamic balancing; no
+queue shared between workers, so a worker killed at any moment cannot leave a lock held that
+would stall the others). Since frame i depends only on (seed, i), the result does not depend on
+which worker took which frame.
+
+Robustness:
+
+* SIGINT/SIGTERM in the parent: no new frames are handed out, frames in flight finish, ``run`` returns
+  with ``interrupted`` set (the CLI exits 130 and says how to resume). Workers ignore SIGINT (a
+  terminal's Ctrl-C reaches the whole process group), so only the parent decides.
+* A worker that dies (segfault, OOM kill) loses at most the frame it was rendering: that frame is put
+  back once (``retries``) and a replacement worker is started.
+* If the parent dies (even by SIGKILL), its workers get SIGTERM from the kernel (Linux
+  ``PR_SET_PDEATHSIG``), leave no temporary file behind and exit: a killed run leaves only complete
+  frames and no orphan keeps writing into DIR.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing as mp
+import multiprocessing.connection as mp_connection
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .frame_loop import DONE, FATAL, INPUT_ERROR, OS_ERROR, RunResult, frame_loop, open_renderer
+
+
+def default_threads(workers: int, cpus: int | None = None) -> int:
+    """Cycles threads per worker so that ``workers`` workers fill ``cpus`` cores without oversubscribing."""
+    return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
+
+
+def redirect_output(log_path: Path) -> None:
+    """Point this process's fds 1 and 2 (Blender's console output) at ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel for SIGTERM when the parent dies (Linux); SIGTERM raises SystemExit here, so the
+    writer removes its temporary files on the way out. Elsewhere this is a no-op."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:     # the parent died before prctl took effect
+        sys.exit(143)
+
+
+_CPU_LOCKS: list = []     # open lock files of the CPUs this process has claimed (held until it exits)
+
+
+def claim_cpus(threads: int) -> list[int] | None:
+    """Pin this process to ``threads`` CPUs that no other synthblend worker on this host holds.
+
+    Call it before bpy is imported. Why: a Cycles render with fewer threads than the process may use
+    leaves oneTBB workers spinning in ``sched_yield`` (measured with bpy 5.0.1: 1 Cycles thread on a
+    2-core machine burnt 1.9 cores for the work of 1), so N workers x T threads oversubscribe the
+    machine; pinned to T CPUs, oneTBB (and OpenImageDenoise) use exactly T. The pixels do not depend
+    on it (Cycles and OIDN give the same bits for any thread count). CPUs are claimed with one
+    ``flock`` per CPU in the temporary folder, released by the kernel when the process ends, so
+    concurrent runs on one host share out the CPUs. Returns the CPUs, or None where it does not pin
+    (threads >= CPUs available, no free CPUs, no ``sched_setaffinity``, ``SYNTHBLEND_PIN_CPUS=0``).
+    """
+    if os.environ.get("SYNTHBLEND_PIN_CPUS", "1") == "0" or not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        import fcntl
+        import tempfile
+        avail = sorted(os.sched_getaffinity(0))
+        if threads < 1 or threads >= len(avail):
+            return None
+        lock_dir = Path(tempfile.gettempdir()) / "synthblend-cpu-locks"
+        lock_dir.mkdir(exist_ok=True)
+        got = []
+        for cpu in avail:
+            f = open(lock_dir / f"cpu{cpu}.lock", "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                continue
+            got.append((cpu, f))
+            if len(got) == threads:
+                break
+        if len(got) < threads:
+            for _, f in got:
+                f.close()
+            return None
+        os.sched_setaffinity(0, {cpu for cpu, _ in got})
+        _CPU_LOCKS.extend(f for _, f in got)
+        return [cpu for cpu, _ in got]
+    except (OSError, ImportError):
+        return None
+
+
+def _frames_from(conn):
+    """The frames the parent sends over ``conn``, until a None or until the parent is gone."""
+    while True:
+        try:
+            frame = conn.recv()
+        except (EOFError, OSError):                 # the parent is gone
+            return
+        if frame is None:
+            return
+        yield frame
+
+
+def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_pid):
+    """Body of a worker process: build once, then render the frames the parent sends over ``conn``
+    (its private pipe) until a None, or until the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)       # the parent decides when to stop
+    _die_with_parent(parent_pid)
+    redirect_output(Path(log_path))
+    cpus = claim_cpus(threads)
+    print(f"synthblend worker {wid}: {threads} thread(s)"
+          + (f", pinned to CPUs {cpus}" if cpus else ", not pinned"), flush=True)
+    renderer, failure = open_renderer(config, out_dir, threads=threads, gpu_ids=gpu_ids, catch=BaseException)
+    if failure:
+        conn.send((failure[0], wid, None, failure[1]))
+        return
+    conn.send(("ready", wid, None, os.getpid()))
+    try:
+        for outcome in frame_loop(renderer, _frames_from(conn)):
+            conn.send((outcome.kind, wid, outcome.frame, outcome.payload))
+    finally:
+        renderer.close()
+        try:
+            conn.send(("exit", wid, None, {"peak_rss_kb": _peak_rss_kb()}))
+        except (OSError, EOFError):
+            pass
+
+
+def _peak_rss_kb() -> int:
+    """This process's peak resident set size in KiB (Linux reports ru_maxrss in KiB)."""
+    try:
+        import resource
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    except (ImportError, OSError):  # pragma: no cover - not on Linux
+        return 0
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop):
+    """Call ``stop()`` on SIGINT/SIGTERM while inside (main thread only; elsewhere signals are not ours)."""
+    old = {}
+    if _main_thread():
+        old = {s: signal.signal(s, lambda *a: stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class RunControl:
+    """The state every runner keeps while it hands out work: the queue, the result, whether it stops.
+
+    ``stop()`` (a signal): no new work, ``interrupted``. ``halt()``: stop because the run cannot go on,
+    with ``interrupted`` as given (None: as it was). :meth:`settle` counts an outcome a worker reported
+    and stops where it ends the run."""
+
+    def __init__(self, todo, on_frame=None):
+        self.res = RunResult()
+        self.todo = collections.deque(todo)
+        self.on_frame = on_frame
+        self.stopping = False
+
+    def stop(self) -> None:
+        if not self.stopping:
+            self.stopping = True
+            self.res.interrupted = True
+            self.todo.clear()
+            self.on_stop()
+
+    def on_stop(self) -> None:
+        """Hook: tell the workers (Ray's control actor)."""
+
+    def halt(self, interrupted: bool | None = None) -> None:
+        was = self.res.interrupted
+        self.stop()
+        self.res.interrupted = was if interrupted is None else interrupted
+
+    def settle(self, kind: str, frame, payload, slot: int) -> None:
+        self.res.record(kind, frame, payload, slot, self.on_frame)
+        if kind == INPUT_ERROR:
+            self.halt(interrupted=False)
+        elif kind in (OS_ERROR, FATAL):
+            self.halt()
+
+
+@dataclass
+class _Worker:
+    wid: int
+    proc: object
+    conn: object
+    ready: bool = False
+    current: int | None = None       # the frame it is rendering
+    told_to_exit: bool = False
+    exited: bool = False             # said goodbye (a normal end)
+
+    def send(self, frame) -> None:
+        try:
+            self.conn.send(frame)
+        except OSError:                  # died meanwhile: noticed through its sentinel
+            pass
+
+
+class LocalPool:
+    """``workers`` processes rendering ``frames`` of ``config`` into ``out_dir``.
+
+    ``on_frame(frame, stages)`` is called in the parent for each finished frame.
+    SIGINT/SIGTERM: no new frames are handed out, frames in flight finish, then it returns with
+    ``interrupted`` set. ``retries``: how often a frame lost with a dead worker is tried again.
+    """
+
+    def __init__(self, config, out_dir, workers: int = 1, threads: int = 0, gpu_ids=None, retries: int = 1):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.workers = max(1, int(workers))
+        self.threads = threads or default_threads(self.workers)
+        self.gpu_ids = gpu_ids
+        self.retries = retries
+        self.pids: dict[int, int] = {}     # worker id -> process id, once the worker is ready
+
+    def run(self, frames: list[int], on_frame=None) -> RunResult:
+        if not frames:
+            return RunResult()
+        return _PoolRun(self, frames, on_frame).run()
+
+    def _gpu_for(self, wid):
+        if self.gpu_ids is None:
+            return None
+        ids = list(self.gpu_ids)
+        return [ids[wid % len(ids)]] if ids else None
+
+
+class _PoolRun(RunControl):
+    """One :meth:`LocalPool.run`: the workers, the frames not yet done, the attempts per frame."""
+
+    def __init__(self, pool: LocalPool, frames, on_frame):
+        super().__init__(frames, on_frame)
+        self.pool = pool
+        self.ctx = mp.get_context("spawn")
+        self.logs = pool.out_dir / "logs"
+        self.pending = set(frames)                  # frames neither done nor given up
+        self.attempts: dict[int, int] = {}
+        self.workers: dict[int, _Worker] = {}
+        self.next_wid = 0
+        self.n = min(pool.workers, len(frames))
+        self.max_respawns = 2 * self.n + pool.retries
+
+    def run(self) -> RunResult:
+        for _ in range(self.n):
+            self.spawn()
+        t0 = time.perf_counter()
+        try:
+            with stop_on_signals(self.stop):
+                while self.workers:
+                    self.dispatch()
+                    self.wait_once()
+        finally:
+            self.shutdown()
+        self.res.wall_seconds = time.perf_counter() - t0
+        return self.res
+
+    def spawn(self) -> None:
+        wid, pool = self.next_wid, self.pool
+        self.next_wid += 1
+        parent_end, child_end = self.ctx.Pipe(duplex=True)
+        p = self.ctx.Process(target=_worker_main, name=f"synthblend-worker-{wid}",
+                             args=(wid, pool.config, str(pool.out_dir), pool.threads, pool._gpu_for(wid),
+                                   child_end, str(self.logs / f"worker-{wid}.log"), os.getpid()))
+        # a child started while SIGINT is ignored keeps ignoring it through exec: no traceback
+        # from a worker that gets Ctrl-C before it has set up its own handlers
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+        try:
+            p.start()
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        child_end.close()
+        self.workers[wid] = _Worker(wid, p, parent_end)
+
+    def dispatch(self) -> None:
+        """A frame to every idle worker; an exit to those with nothing left to do."""
+        for w in self.workers.values():
+            if not w.ready or w.current is not None or w.told_to_exit:
+                continue
+            if self.todo and not self.stopping:
+                w.current = self.todo.popleft()
+                w.send(w.current)
+            elif self.stopping or not self.pending:
+                w.told_to_exit = True
+                w.send(None)
+
+    def wait_once(self) -> None:
+        """Wait for messages and ended processes (at most half a second), handle them: messages first,
+        so that a worker's last words are read before it is buried."""
+        by_conn = {w.conn: w for w in self.workers.values()}
+        by_sentinel = {w.proc.sentinel: w for w in self.workers.values()}
+        ready = mp_connection.wait(list(by_conn) + list(by_sentinel), timeout=0.5)
+        for obj in ready:
+            w = by_conn.get(obj)
+            if w is not None and w.wid in self.workers:
+                try:
+                    self.handle(w, w.conn.recv())
+                except (EOFError, OSError):
+                    pass                            # its sentinel says why
+        for obj in ready:
+            w = by_sentinel.get(obj)
+            if w is not None and w.wid in self.workers:
+                self.bury(w)
+
+    def handle(self, w: _Worker, msg) -> None:
+        kind, wid, frame, payload = msg
+        if kind == "ready":
+            w.ready = True
+            self.pool.pids[wid] = payload
+        elif kind == "exit":
+            w.exited = True
+            if payload:
+                self.res.peak_rss_kb[wid] = payload.get("peak_rss_kb", 0)
+        elif kind == DONE:
+            w.current = None
+            if frame in self.pending:               # a retried frame finishing twice counts once
+                self.pending.discard(frame)
+                self.settle(kind, frame, payload, wid)
+        else:                                       # INPUT_ERROR, OS_ERROR, ERROR, FATAL
+            w.current = None
+            if kind != INPUT_ERROR:
+                self.pending.discard(frame)
+            self.settle(kind, frame, payload, wid)
+
+    def drain(self, w: _Worker) -> None:
+        """Read what an ended worker left in its pipe."""
+        while True:
+            try:
+                if not w.conn.poll():
+                    break
+                self.handle(w, w.conn.recv())
+            except (EOFError, OSError):
+                break
+
+    def bury(self, w: _Worker) -> None:
+        """A worker process ended: read what it left in its pipe; if it died, re-queue its frame
+        and start a replacement while there is work."""
+        self.drain(w)
+        w.conn.close()
+        del self.workers[w.wid]
+        w.proc.join()
+        if w.exited or w.proc.exitcode == 0:
+            return
+        why = f"worker {w.wid} died (exit code {w.proc.exitcode}); its log: {self.logs / f'worker-{w.wid}.log'}"
+        self.requeue_lost(w.current, why)
+        if not self.todo or self.stopping:
+            return
+        if self.next_wid - self.n >= self.max_respawns:   # workers keep dying: give up, keep what is done
+            self.res.failed[-1 - w.wid] = why + f"; {self.max_respawns} replacement workers died too"
+            self.halt(interrupted=False)
+            return
+        self.spawn()                                    # keep the pool at strength
+
+    def requeue_lost(self, lost, why: str) -> None:
+        """The frame a dead worker was rendering goes back to the front of the queue, ``retries`` times."""
+        if lost is None or lost not in self.pending:
+            return
+        self.attempts[lost] = self.attempts.get(lost, 0) + 1
+        if self.attempts[lost] <= self.pool.retries and not self.stopping:
+            self.res.retried.append(lost)
+            self.todo.appendleft(lost)
+        else:
+            self.pending.discard(lost)
+            self.res.failed[lost] = why
+
+    def shutdown(self) -> None:
+        """Tell the workers still there to exit, give them 30 s each, then terminate."""
+        for w in list(self.workers.values()):
+            if not w.told_to_exit:
+                w.send(None)
+        for w in list(self.workers.values()):
+            w.proc.join(timeout=30)
+            if w.proc.is_alive():
+                w.proc.terminate()
+            w.conn.close()
