@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers_runs import n_meta, wait_for
 
 from conftest import run_cli, write_config
 
@@ -57,19 +58,6 @@ def assert_identical(ref: Path, other: Path) -> None:
     differ = [k for k in a if a[k] != b[k]]
     assert not differ, f"files differ from the reference: {differ}"
     assert len([k for k in a if k.startswith("meta/")]) == FRAMES
-
-
-def n_meta(d: Path) -> int:
-    m = Path(d) / "meta"
-    return len([p for p in m.iterdir() if p.suffix == ".json"]) if m.is_dir() else 0
-
-
-def wait_for(cond, timeout=120.0, step=0.02):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout:
-            raise TimeoutError("condition not met in time")
-        time.sleep(step)
 
 
 def group_alive(pgid: int) -> list[int]:
@@ -239,7 +227,7 @@ def test_ray_backend_two_workers_survives_a_killed_worker(scene, reference, tmp_
 def test_workers_claim_disjoint_cpus(tmp_path):
     """Worker processes pin themselves to CPUs no other worker holds (oneTBB would otherwise spin
     on the CPUs Cycles does not use); when none are free they do not pin."""
-    code = ("import sys, time; from synthblend.runners import claim_cpus; "
+    code = ("import sys, time; from synthblend.runners.pool import claim_cpus; "
             "print(claim_cpus(1), flush=True); time.sleep(float(sys.argv[1]))")
     env = {**os.environ, "TMPDIR": str(tmp_path)}       # a private lock folder for this test
     n = len(os.sched_getaffinity(0))
