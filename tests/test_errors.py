@@ -17,12 +17,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
+from helpers_runs import n_meta, wait_for
 
 TINY = """\
 seed: 1
@@ -30,7 +29,8 @@ frames: 6
 render: {resolution: [64, 48], samples: 4}
 scene:
   objects:
-    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3, position: {uniform: [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}}
+    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3,
+       position: {uniform: [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}}
     - {primitive: monkey, scale: 0.3, position: [0, 0, 0.3], rotation: uniform_so3}
   ground: {size: 4}
 camera: {distance: 2, elevation_deg: 30, azimuth_deg: {uniform: [0, 360]}}
@@ -100,20 +100,6 @@ def assert_no_partial_frames(ds: Path) -> set[int]:
     for i in metas:
         assert frame_complete(ds, i)
     return metas
-
-
-def wait_for(pred, timeout=120.0, every=0.05):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(every)
-    return False
-
-
-def n_meta(ds: Path) -> int:
-    d = ds / "meta"
-    return len([p for p in d.glob("*.json")]) if d.is_dir() else 0
 
 
 def same_frames(a: Path, b: Path, frames) -> None:
