@@ -94,9 +94,8 @@ def child(frames: int, width: int, height: int, samples: int, denoise: bool, out
     base_dir = None
     if scene == "dr":
         _deep_update(raw, json.loads(json.dumps(DR)))
-        from synthblend.core.dr_schema import DR_OUTPUTS
-        raw["render"]["outputs"] = ["rgb", "depth", "instance", "semantic",
-                                    *[o for o in DR_OUTPUTS if o != "keypoints"]]
+        from synthblend.core.outputs import NAMES
+        raw["render"]["outputs"] = [o for o in NAMES if o != "keypoints"]
         base_dir = os.path.join(out, "assets")
         _make_images(base_dir)
     elif scene != "basic":

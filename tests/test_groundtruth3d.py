@@ -209,22 +209,31 @@ def test_normals_only_need_the_normal_pass(tmp_path):
 
 NORMALS_VS_CYCLES = r"""
 import json, sys, numpy as np
+import bpy
 from synthblend.core.config import config_from_dict
 from synthblend.core.groundtruth3d import normals_map, normals_to_camera
 from synthblend.core.sampling import sample
-from synthblend.engine.randomize import geometry_of, vertex_normals_of
+from synthblend.dataset.exr import read_exr
+from synthblend.engine.render import decode
 from synthblend.engine.worker import FrameRenderer
 cfg = config_from_dict(json.loads(sys.argv[1]))
 fr = FrameRenderer(cfg, sys.argv[2])
 fr.builder.view_layer.use_pass_normal = True          # Cycles' own normals, for comparison
+scene = fr.builder.scene
 angles = []
 for f in range(cfg.frames):
     spec = sample(cfg, cfg.seed, f)
     fr.builder.apply(spec)
-    p = fr.builder.dr.render(spec, fr.scratch, want_rgb=False)
-    mine = normals_map(spec, lambda o: geometry_of(fr.builder, o), lambda o: vertex_normals_of(fr.builder, o),
-                       p.instance)
-    cyc = normals_to_camera(p.normals, p.instance, spec.camera.cam2world)
+    path = fr.scratch / "normals.exr"                  # render here: the engine decodes no Normal pass
+    scene.render.filepath = str(path)
+    scene.render.use_file_extension = False
+    bpy.ops.render.render(write_still=True)
+    p = decode(path, want_rgb=False)
+    ch = read_exr(path)
+    normal = np.stack([next(a for k, a in ch.items() if k.endswith("Normal." + c)) for c in "XYZ"], -1)
+    objects = fr.builder.objects
+    mine = normals_map(spec, objects.geometry_of, objects.vertex_normals_of, p.instance)
+    cyc = normals_to_camera(normal, p.instance, spec.camera.cam2world)
     inner = p.instance > 0
     for ax in (0, 1):
         for s in (1, -1):

@@ -17,7 +17,7 @@ import trimesh
 from dr_checks import TOL, placement_report, world_mesh
 from synthblend.core import placement
 from synthblend.core.config import config_from_dict
-from synthblend.core.dr_common import geometry, geometry_from_arrays
+from synthblend.core.geometry import geometry, geometry_from_arrays
 from synthblend.core.hull import convex_hull, hull_2d, mass_properties
 from synthblend.core.sampling import sample
 

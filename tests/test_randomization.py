@@ -21,7 +21,7 @@ from dr_checks import TOL, placement_report, world_mesh
 from synthblend.core.config import config_from_dict
 from synthblend.core.errors import ConfigErrors
 from synthblend.core.sampling import sample
-from synthblend.dataset.augment import apply_augment, gaussian_blur
+from synthblend.core.features.augment import apply_augment, gaussian_blur
 from synthblend.dataset.exr import write_exr_pure
 from synthblend.dataset.reader import open_dataset
 from synthblend.dataset.verify import format_report, verify_dataset
@@ -203,7 +203,7 @@ def test_distractors_are_in_view():
             p = w2c[:3, :3] @ o.obj2world[:3, 3] + w2c[:3, 3]
             u, v = (s.camera.K @ p)[:2] / p[2]
             inside += (-5 <= u <= 85) and (-5 <= v <= 65)
-            from synthblend.core.dr_common import geometry
+            from synthblend.core.geometry import geometry
             g = geometry(o.asset)
             low = (g.vertices @ o.obj2world[:3, :3].T + o.obj2world[:3, 3])[:, 2].min()
             assert abs(low) < 1e-9                                  # standing on z = 0 (height 0)

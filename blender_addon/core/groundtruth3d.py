@@ -173,48 +173,61 @@ def _bbox(mask) -> list[int]:
     return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1)]
 
 
-def frame_ground_truth(spec, geometry_of, keypoints_of, instance, outputs) -> tuple[dict, dict]:
-    """Per-object additions to meta and amodal masks of one frame.
+def _gt_objects(spec) -> list:
+    """The objects that get 3-D ground truth: config objects and distractors."""
+    return [o for o in spec.objects if o.kind in DR_GT_KINDS]
 
-    ``geometry_of(o) -> (V, F)``: the triangles rendered for ObjectSpec ``o`` (local frame);
-    ``keypoints_of(o)``: its config keypoints or None. Returns ({instance_id: {key: value}},
-    {instance_id: HxW bool amodal mask})."""
-    outs = set(outputs)
+
+def boxes3d(spec, geometry_of) -> dict:
+    """``{instance_id: bbox3d}`` of the frame's objects and distractors (see :func:`bbox3d`).
+    ``geometry_of(o) -> (V, F)``: the triangles rendered for ObjectSpec ``o`` (local frame)."""
+    K = np.asarray(spec.camera.K, np.float64)
+    w2c = invert_pose(spec.camera.cam2world)
+    return {o.instance_id: bbox3d(geometry_of(o)[0], w2c @ np.asarray(o.obj2world, np.float64), K)
+            for o in _gt_objects(spec)}
+
+
+def frame_keypoints(spec, geometry_of, keypoints_of) -> dict:
+    """``{instance_id: [keypoint, ...]}`` for the objects whose entry has keypoints
+    (``keypoints_of(o)``: its config keypoints or None); every triangle of the frame occludes."""
+    c = spec.camera
+    objs = [o for o in _gt_objects(spec) if keypoints_of(o)]
+    if not objs:
+        return {}
+    K = np.asarray(c.K, np.float64)
+    w2c = invert_pose(c.cam2world)
+    size = tuple(int(x) for x in c.resolution)
+    clip = (float(c.clip_start), float(c.clip_end))
+    Vs, Fs, off = [], [], 0
+    for o in spec.objects:
+        V, F = geometry_of(o)
+        Vs.append(to_cam(V, w2c @ np.asarray(o.obj2world)))
+        Fs.append(np.asarray(F, np.int64) + off)
+        off += len(V)
+    scene = (np.concatenate(Vs), np.concatenate(Fs))
+    return {o.instance_id: keypoints(keypoints_of(o), w2c @ np.asarray(o.obj2world, np.float64), K, size,
+                                     clip, *scene)
+            for o in objs}
+
+
+def amodal_masks(spec, geometry_of, instance) -> tuple[dict, dict]:
+    """Amodal masks of the frame's objects and distractors and their meta values:
+    (``{instance_id: HxW bool}``, ``{instance_id: {px_count_all, bbox_obj, visib_fract}}``)."""
     c = spec.camera
     K = np.asarray(c.K, np.float64)
     w2c = invert_pose(c.cam2world)
     size = tuple(int(x) for x in c.resolution)
     clip = (float(c.clip_start), float(c.clip_end))
-    extra: dict = {}
-    masks: dict = {}
-    objs = [o for o in spec.objects if o.kind in DR_GT_KINDS]
-    scene = None
-    if "keypoints" in outs and any(keypoints_of(o) for o in objs):
-        Vs, Fs, off = [], [], 0
-        for o in spec.objects:
-            V, F = geometry_of(o)
-            Vs.append(to_cam(V, w2c @ np.asarray(o.obj2world)))
-            Fs.append(np.asarray(F, np.int64) + off)
-            off += len(V)
-        scene = (np.concatenate(Vs), np.concatenate(Fs))
     inst = np.asarray(instance)
-    for o in objs:
-        d: dict = {}
-        o2c = w2c @ np.asarray(o.obj2world, np.float64)
+    masks: dict = {}
+    values: dict = {}
+    for o in _gt_objects(spec):
         V, F = geometry_of(o)
-        if "boxes3d" in outs:
-            d["bbox3d"] = bbox3d(V, o2c, K)
-        kp = keypoints_of(o)
-        if "keypoints" in outs and kp:
-            d["keypoints"] = keypoints(kp, o2c, K, size, clip, *scene)
-        if "amodal" in outs:
-            m = amodal_mask(to_cam(V, o2c), F, K, size, clip) | (inst == o.instance_id)
-            n_all = int(m.sum())
-            n_vis = int((inst == o.instance_id).sum())
-            d["px_count_all"] = n_all
-            d["bbox_obj"] = _bbox(m)
-            d["visib_fract"] = float(n_vis / n_all) if n_all else 0.0
-            masks[o.instance_id] = m
-        if d:
-            extra[o.instance_id] = d
-    return extra, masks
+        visible = inst == o.instance_id
+        m = amodal_mask(to_cam(V, w2c @ np.asarray(o.obj2world, np.float64)), F, K, size, clip) | visible
+        n_all = int(m.sum())
+        n_vis = int(visible.sum())
+        values[o.instance_id] = {"px_count_all": n_all, "bbox_obj": _bbox(m),
+                                 "visib_fract": float(n_vis / n_all) if n_all else 0.0}
+        masks[o.instance_id] = m
+    return masks, values

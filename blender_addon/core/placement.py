@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dr_common import Draw, Geometry, matrix_to_quat, plain
+from .draw import Draw, matrix_to_quat, plain
+from .geometry import Geometry
 from .grid2d import box_pairs as _pairs
 
 MAX_TRIES = 100        # non_overlapping: draws per object

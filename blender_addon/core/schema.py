@@ -1,103 +1,125 @@
-"""The config schema: every key, its kind, default and checks.
+"""The config schema: every key, its kind, default and checks, as plain data in this one module.
 
-Units: angles in degrees, lengths in meters, light power in watts, colour temperature in kelvin.
-The schema is data; :mod:`synthblend.core.config` walks it.  A field is one of:
-
-* :class:`D` - a value that may be random (constant or distribution) of a given kind;
-* :class:`V` - a plain constant (int, float, bool, str, path, list of enum values, resolution);
-* :class:`Section` - a mapping of named fields;
-* :class:`ListOf` - a list of sections (``scene.objects``);
-* :class:`Custom` - a value with its own parser (``rotation``).
+Units: angles in degrees, lengths in meters, light power in watts, colour temperature in kelvin;
+colours of domain randomization as HSV triples in [0, 1] of the *display* (sRGB) colour.
+:mod:`synthblend.core.config` walks it; :mod:`synthblend.core.config_checks` adds the checks across
+keys; the field kinds are in :mod:`synthblend.core.schema_types`, the custom parsers in
+:mod:`synthblend.core.schema_parsers`; the allowed outputs come from the output table
+(:mod:`synthblend.core.outputs`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from .outputs import DEFAULT as DEFAULT_OUTPUTS
+from .outputs import NAMES as OUTPUTS
+from .quality import QUALITIES
+from .schema_parsers import (
+    PRIMITIVES,
+    parse_focus,
+    parse_keypoints,
+    parse_position_or_view,
+    parse_rotation,
+    parse_shapes,
+)
+from .schema_types import Custom, D, ListOf, Section, V
 
-PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey")
 LIGHT_TYPES = ("point", "sun", "spot", "area")
-BASE_OUTPUTS = ("rgb", "depth", "instance", "semantic")
-# normals (EXR), boxes3d and keypoints (meta), amodal (masks + visib_fract): core/dr_schema.py
-OUTPUTS = BASE_OUTPUTS + ("normals", "boxes3d", "keypoints", "amodal")
 DEVICES = ("cpu", "gpu")
 SENSOR_FITS = ("horizontal", "vertical", "auto")
-from .quality import QUALITIES  # noqa: E402
+TEXTURES = ("none", "noise", "checker", "voronoi", "gradient", "wave", "image")
+WORLD_TYPES = ("uniform", "gradient", "sky", "hdri", "image")
+PLACEMENTS = ("free", "non_overlapping", "physics")
+DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 # Limits that keep a typo from asking for the impossible (every pool object is built up front).
 MAX_FRAMES = 10_000_000
 MAX_INSTANCES = 32_767       # Blender's Object.pass_index (the instance id) stops at 32767
 MAX_LIGHTS = 128
 MIN_RESOLUTION = 4           # Blender's smallest image side
 
+ANY_HSV = {"uniform": [[0.0, 0.0, 0.05], [1.0, 1.0, 1.0]]}
 
-@dataclass
-class D:
-    """A value that may be random. ``kind``: float | int | vec3 | str."""
-
-    kind: str
-    default: Any
-    allowed: tuple | None = None
-    min: float | None = None          # every possible value must be >= min
-    min_exclusive: bool = False
-    max: float | None = None
-    doc: str = ""
+__all__ = ["SCHEMA", "OBJECT", "OUTPUTS", "DEFAULT_OUTPUTS", "PRIMITIVES", "Custom", "D", "ListOf", "Section",
+           "V", "parse_rotation"]
 
 
-@dataclass
-class V:
-    """A constant. ``type``: int | float | bool | str | path | outputs | resolution."""
-
-    type: str
-    default: Any
-    allowed: tuple | None = None
-    min: float | None = None
-    min_exclusive: bool = False
-    required: bool = False
-    max: float | None = None
-    doc: str = ""
-
-
-@dataclass
-class Custom:
-    parse: Callable[[Any], Any]
-    default: Any
-    doc: str = ""
+def material_section() -> Section:
+    """The material randomization block (``materials``, ``scene.objects[].materials``,
+    ``scene.distractors.materials``, ``scene.ground.materials``)."""
+    return Section({
+        "keep_asset": V("bool", False, doc="keep the asset's own appearance (texture image or vertex "
+                                           "colours, as trimesh reads them) where it has one"),
+        "base_color_hsv": D("vec3", ANY_HSV, doc="base colour, HSV in [0, 1] (hue wraps)"),
+        "roughness": D("float", {"uniform": [0.1, 0.9]}, min=0, max=1),
+        "metallic": D("float", 0.0, min=0, max=1),
+        "specular": D("float", 0.5, min=0, max=1, doc="specular level (Principled BSDF), 0.5 = IOR 1.5"),
+        "texture": D("str", "none", allowed=TEXTURES, doc="procedural pattern, or image from `images`"),
+        "texture_scale": D("float", {"loguniform": [2.0, 20.0]}, min=0, min_exclusive=True,
+                           doc="pattern repeats across the object's bounding box"),
+        "texture_color_hsv": D("vec3", ANY_HSV, doc="second colour of a procedural pattern"),
+        "images": V("path", None, doc="folder of images for texture: image (box-projected)"),
+    }, optional=True, doc="random appearance per object and frame (absent: the entry's fixed colour)")
 
 
-@dataclass
-class Section:
-    fields: dict
-    optional: bool = False       # absent section -> None (e.g. scene.ground)
-    doc: str = ""
+DISTRACTORS = Section({
+    "count": D("int", {"randint": [1, 5]}, min=0, doc="distractors per frame"),
+    "shapes": Custom(parse_shapes, list(DISTRACTOR_SHAPES), doc="primitives to pick from (uniformly)"),
+    "scale": D("float", {"uniform": [0.03, 0.08]}, min=0, min_exclusive=True,
+               doc="size in m (primitives are 1 m across)"),
+    "position": Custom(parse_position_or_view, "view",
+                       doc="view: a random pixel's ray meets the ground plane; or a vec3 distribution"),
+    "height": D("float", {"uniform": [0.0, 0.1]}, min=0,
+                doc="with position: view, gap between the distractor's lowest point and z = 0, m"),
+    "rotation": Custom(parse_rotation, "uniform_so3"),
+    "category": V("str", None, doc="label distractors with this category (default: unlabelled, 0)"),
+    "materials": material_section(),
+}, optional=True, doc="random primitives in view; ids after the objects, category 0 by default")
 
+WORLD = Section({
+    "type": D("str", "uniform", allowed=WORLD_TYPES, doc="background kind (a choice draws one per frame)"),
+    "color_hsv": D("vec3", {"uniform": [[0.0, 0.0, 0.1], [1.0, 0.6, 1.0]]},
+                   doc="uniform colour; gradient's horizon colour; image's ambient colour"),
+    "top_color_hsv": D("vec3", {"uniform": [[0.0, 0.0, 0.1], [1.0, 0.6, 1.0]]},
+                       doc="gradient's zenith colour"),
+    "sky": Section({
+        "sun_elevation_deg": D("float", {"uniform": [5.0, 70.0]}, min=-90, max=90),
+        "sun_azimuth_deg": D("float", {"uniform": [0.0, 360.0]}),
+        "turbidity": D("float", {"uniform": [2.0, 8.0]}, min=1, max=10, doc="haze (Hosek-Wilkie sky)"),
+        "ground_albedo": D("float", 0.3, min=0, max=1),
+    }),
+    "hdri": Section({
+        "folder": V("path", None, doc="folder of equirectangular images (.hdr, .exr, ...)"),
+        "rotation_deg": D("float", {"uniform": [0.0, 360.0]}, doc="about world +z"),
+    }),
+    "image": Section({
+        "folder": V("path", None, doc="folder of images shown on a back plane"),
+        "distance": D("float", 1.0, min=0, min_exclusive=True,
+                      doc="back plane's distance behind the look-at point, m"),
+    }),
+}, optional=True, doc="random background; its strength is lighting.world_strength")
 
-@dataclass
-class ListOf:
-    item: Section
-    default: list = field(default_factory=list)
-    doc: str = ""
+DOF = Section({
+    "f_stop": D("float", 2.8, min=0, min_exclusive=True, doc="aperture f-number"),
+    "focus_distance": Custom(parse_focus, "look_at", doc="look_at or meters from the camera"),
+    "blades": V("int", 0, min=0, doc="aperture blades (0 = round)"),
+}, optional=True, doc="depth of field (RGB only; ground truth from a sharp second pass)")
 
+MOTION_BLUR = Section({
+    "camera_translation": D("vec3", (0.0, 0.0, 0.0),
+                            doc="camera motion during the exposure, camera frame (OpenCV), m"),
+    "camera_rotation_deg": D("vec3", (0.0, 0.0, 0.0),
+                             doc="camera turn during the exposure about its x, y, z axes (OpenCV), deg"),
+    "object_translation": D("vec3", (0.0, 0.0, 0.0),
+                            doc="each object's motion during the exposure, world frame, m"),
+}, optional=True, doc="motion blur (RGB only; ground truth from a sharp pass at mid-exposure)")
 
-def parse_rotation(value):
-    """``uniform_so3`` | ``none`` | ``{euler_deg: <vec3 value>}`` (XYZ Euler, Blender's default order:
-    R = Rz @ Ry @ Rx, extrinsic about world axes) | ``{quaternion: [w, x, y, z]}`` (constant)."""
-    from . import distributions as dist
-
-    if value in ("uniform_so3", "none"):
-        return ("named", value)
-    if isinstance(value, dict) and len(value) == 1:
-        (key, v), = value.items()
-        if key == "euler_deg":
-            return ("euler_deg", dist.parse(v, "vec3"))
-        if key == "quaternion":
-            if (not isinstance(v, (list, tuple)) or len(v) != 4
-                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
-                    or sum(float(x) ** 2 for x in v) == 0):
-                raise ValueError(f"quaternion takes 4 numbers [w, x, y, z], not all zero; got {v!r}")
-            return ("quaternion", tuple(float(x) for x in v))
-    raise ValueError(
-        f"expected uniform_so3, none, {{euler_deg: <vector or vector distribution>}} or "
-        f"{{quaternion: [w, x, y, z]}}; got {value!r}"
-    )
+AUGMENT = Section({
+    "brightness": D("float", 1.0, min=0, doc="multiplies intensities"),
+    "contrast": D("float", 1.0, min=0, doc="scales around the image mean"),
+    "saturation": D("float", 1.0, min=0, doc="0 = grey"),
+    "hue_deg": D("float", 0.0, min=-180, max=180, doc="hue rotation"),
+    "gamma": D("float", 1.0, min=0, min_exclusive=True, doc="out = in ** gamma (sRGB, 0..1)"),
+    "blur_sigma_px": D("float", 0.0, min=0, doc="Gaussian blur, pixels"),
+    "noise_std": D("float", 0.0, min=0, doc="Gaussian sensor noise, fraction of full scale (1/255 = 1 level)"),
+}, optional=True, doc="post-render RGB augmentation in numpy, after ground truth (recorded in meta)")
 
 
 OBJECT = Section({
@@ -109,6 +131,9 @@ OBJECT = Section({
     "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m"),
     "rotation": Custom(parse_rotation, "none", doc="uniform_so3 | none | {euler_deg: ...}"),
     "color": V("str", None, doc="base colour as #rrggbb (default: a palette colour per entry)"),
+    "materials": material_section(),
+    "keypoints": Custom(parse_keypoints, None,
+                        doc="3-D points in the asset's coordinates, list or {name: [x, y, z]}"),
 })
 
 SCHEMA = Section({
@@ -123,8 +148,7 @@ SCHEMA = Section({
         "adaptive_threshold": V("float", None, min=0, doc="Cycles adaptive sampling noise threshold; 0 = off"),
         "max_bounces": V("int", None, min=0, max=1024, doc="light path bounces (default: from quality)"),
         "device": V("str", "cpu", allowed=DEVICES, doc="cpu | gpu (CUDA/OptiX)"),
-        "outputs": V("outputs", list(BASE_OUTPUTS),
-                     doc="subset of rgb, depth, instance, semantic, normals, boxes3d, keypoints, amodal"),
+        "outputs": V("outputs", list(DEFAULT_OUTPUTS), doc="subset of " + ", ".join(OUTPUTS)),
         "threads": V("int", 0, min=0, max=1024, doc="Cycles threads per worker; 0 = cores / workers"),
     }),
     "scene": Section({
@@ -133,6 +157,7 @@ SCHEMA = Section({
             "size": V("float", 4.0, min=0, min_exclusive=True, doc="edge length of the square plane at z = 0, m"),
             "category": V("str", None, doc="label the ground with this category (default: unlabelled, 0)"),
             "color": V("str", "#808080", doc="ground colour #rrggbb"),
+            "materials": material_section(),
         }, optional=True),
         "blend": V("path", None, doc="render this .blend file's scene: its mesh objects are labelled "
                                      "(targets by collection, every other one as category 0)"),
@@ -141,6 +166,9 @@ SCHEMA = Section({
                             doc="collection of the .blend whose objects are targets; category from "
                                 "each object's custom property synthblend_category (default: its name)"),
         }),
+        "placement": V("str", "free", allowed=PLACEMENTS,
+                       doc="as sampled; redraw overlapping hulls; or drop and settle on the ground"),
+        "distractors": DISTRACTORS,
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),
@@ -156,6 +184,8 @@ SCHEMA = Section({
         "shift_y": D("float", 0.0, doc="lens shift, fraction of the larger image side (Blender)"),
         "clip_start": V("float", 0.01, min=1e-6, doc="m"),
         "clip_end": V("float", 1000.0, min=1e-6, doc="m"),
+        "dof": DOF,
+        "motion_blur": MOTION_BLUR,
     }),
     "lighting": Section({
         "count": D("int", 1, min=0, max=MAX_LIGHTS),
@@ -169,13 +199,7 @@ SCHEMA = Section({
         "radius": D("float", 0.1, min=0, doc="light size (point/spot radius, area edge), m"),
         "spot_angle_deg": D("float", 45.0, min=1, max=180),
         "world_strength": D("float", 0.5, min=0, doc="uniform grey world background strength"),
-    }),
+    }),    "materials": material_section(),
+    "world": WORLD,
+    "augment": AUGMENT,
 })
-
-
-# Domain randomization keys (materials, world, distractors, placement, camera effects, augment,
-# keypoints): defined in core/dr_schema.py, plugged in here.
-from . import dr_schema as _dr  # noqa: E402  (it builds on the classes above)
-
-if hasattr(_dr, "install"):      # else dr_schema is importing this module: it installs itself
-    _dr.install(SCHEMA, OBJECT)

@@ -1,4 +1,5 @@
-"""FrameSpec: every value drawn for one frame, as plain data (numpy, no bpy).
+"""FrameSpec: every value drawn for one frame, as plain data (numpy, no bpy): camera, lights, objects
+(with their kind, material and motion), world background, camera effects, augmentation.
 
 World frame: meters, z up, the ground plane at z = 0. Poses are 4x4 homogeneous matrices.
 ``cam2world`` is in OpenCV axes (x right, y down, z forward); ``obj2world`` maps an asset's raw vertex
@@ -7,7 +8,8 @@ scale included.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -46,34 +48,167 @@ class LightSpec:
     spot_angle_deg: float
 
 
+class ObjectKind(StrEnum):
+    """What an object in a frame is; the engine dispatches on it (engine/objects.py)."""
+
+    OBJECT = "object"            # an instance of a config entry (scene.objects[entry])
+    GROUND = "ground"            # the ground plane (scene.ground)
+    DISTRACTOR = "distractor"    # a random primitive (scene.distractors)
+    BACK_PLANE = "back_plane"    # the plane showing a background image (world.type: image)
+    BLEND = "blend"              # a mesh object of the user's .blend (scene.blend), never moved
+
+    @property
+    def meta_name(self) -> str:
+        """The ``kind`` written to meta (format 1 calls a .blend's objects ``object``)."""
+        return "object" if self is ObjectKind.BLEND else self.value
+
+
 @dataclass
 class ObjectSpec:
     instance_id: int                   # >= 1, value in the instance map
     name: str
-    entry: int                         # index into config scene.objects (-1: ground)
-    slot: int                          # instance number within the entry
+    kind: ObjectKind
+    entry: int | None                  # index into config scene.objects (kind OBJECT), else None
+    slot: int                          # instance number within its source (entry, distractor shape, .blend)
     category: str | None
     category_id: int                   # 0 = unlabelled
-    asset: str                         # config mesh path as written, "primitive:<shape>" or "ground"
+    asset: str                         # config mesh path as written, "primitive:<shape>", "ground",
+                                       # "back_plane" or "blend:<object name>"
     obj2world: np.ndarray              # 4x4, scale included
     color_rgb: tuple[float, float, float]
-    # domain randomization (core/randomization.py): "object" | "ground" | "distractor" | "back_plane"
-    kind: str = "object"
-    material: object = None            # core.dr_spec.MaterialSpec, None = the entry's fixed colour
+    material: object = None            # MaterialSpec, None = the entry's fixed colour
     motion: tuple | None = None        # world translation during the exposure (motion blur), m
+
+    @property
+    def source(self) -> tuple:
+        """What this object is an instance of, the key of its mesh: ``(kind, entry)`` for config
+        objects, ``(kind, shape)`` for distractors, ``(kind, slot)`` for a .blend's objects,
+        ``(kind,)`` for the ground and the back plane."""
+        if self.kind is ObjectKind.OBJECT:
+            return (self.kind, self.entry)
+        if self.kind is ObjectKind.DISTRACTOR:
+            return (self.kind, self.asset.split(":", 1)[1])
+        if self.kind is ObjectKind.BLEND:
+            return (self.kind, self.slot)
+        return (self.kind,)
 
 
 @dataclass
 class FrameSpec:
+    """Filled by the features of :mod:`synthblend.core.features`, in their order."""
+
     frame: int
     seed: int
-    camera: CameraSpec
-    lights: list[LightSpec]
-    world_strength: float
-    objects: list[ObjectSpec]
+    camera: CameraSpec | None = None
+    lights: list[LightSpec] = field(default_factory=list)
+    world_strength: float = 0.0
+    objects: list[ObjectSpec] = field(default_factory=list)
     sampled: dict = field(default_factory=dict)   # config path -> drawn value(s), JSON-ready
-    # domain randomization (core/randomization.py); None = feature off
-    world: object = None               # core.dr_spec.WorldSpec
-    camera_fx: object = None           # core.dr_spec.CameraFxSpec (depth of field, motion blur)
-    augment: dict | None = None        # post-render augmentation parameters (dataset/augment.py)
+    # None = feature off
+    world: object = None               # WorldSpec
+    camera_fx: object = None           # CameraFxSpec (depth of field, motion blur)
+    augment: dict | None = None        # post-render augmentation parameters (core/features/augment.py)
     placement: dict | None = None      # how poses were made: method, drop poses, supports
+
+
+@dataclass
+class MaterialSpec:
+    """One object's appearance this frame (Principled BSDF + an optional pattern)."""
+
+    source: str                                  # "random" | "asset" (the asset's own appearance)
+    base_color_hsv: tuple = (0.0, 0.0, 0.8)
+    base_color_rgb: tuple = (0.6, 0.6, 0.6)      # linear
+    roughness: float = 0.5
+    metallic: float = 0.0
+    specular: float = 0.5
+    texture: str = "none"                        # none | noise | checker | voronoi | gradient | wave | image
+    texture_scale: float = 1.0                   # repeats across the bounding box
+    texture_color_hsv: tuple = (0.0, 0.0, 0.2)
+    texture_color_rgb: tuple = (0.03, 0.03, 0.03)
+    texture_offset: tuple = (0.0, 0.0, 0.0)      # pattern shift, in pattern units
+    image: str | None = None                     # texture image as the config names it (folder/file)
+    image_path: str | None = None                # absolute path (engine); not in meta
+
+    def to_meta(self) -> dict:
+        d = {k: _plain(v) for k, v in asdict(self).items() if k != "image_path"}
+        if self.source == "asset":
+            return {"source": "asset"}
+        if self.texture == "none":
+            for k in ("texture_scale", "texture_color_hsv", "texture_color_rgb", "texture_offset"):
+                d.pop(k)
+        if self.texture != "image":
+            d.pop("image")
+        return d
+
+
+@dataclass
+class WorldSpec:
+    """The world background of a frame; its strength is FrameSpec.world_strength."""
+
+    type: str                                    # uniform | gradient | sky | hdri | image
+    color_hsv: tuple = (0.0, 0.0, 0.8)
+    color_rgb: tuple = (0.8, 0.8, 0.8)           # linear: uniform / horizon / image's ambient
+    top_color_hsv: tuple | None = None
+    top_color_rgb: tuple | None = None           # gradient's zenith colour
+    sun_elevation_deg: float | None = None       # sky
+    sun_azimuth_deg: float | None = None
+    turbidity: float | None = None
+    ground_albedo: float | None = None
+    hdri: str | None = None                      # as the config names it (folder/file)
+    hdri_path: str | None = None
+    rotation_deg: float | None = None            # hdri about +z
+    image: str | None = None                     # back plane image (folder/file)
+    image_path: str | None = None
+    image_distance: float | None = None          # back plane behind the look-at point, m
+    image_window: tuple | None = None            # back plane: visible part, fraction of its side (x, y)
+
+    def to_meta(self, strength: float) -> dict:
+        d = {"type": self.type, "strength": float(strength)}
+        keep = {
+            "uniform": ("color_hsv", "color_rgb"),
+            "gradient": ("color_hsv", "color_rgb", "top_color_hsv", "top_color_rgb"),
+            "sky": ("sun_elevation_deg", "sun_azimuth_deg", "turbidity", "ground_albedo"),
+            "hdri": ("hdri", "rotation_deg"),
+            "image": ("color_hsv", "color_rgb", "image", "image_distance"),
+        }[self.type]
+        for k in keep:
+            d[k] = _plain(getattr(self, k))
+        return d
+
+
+@dataclass
+class CameraFxSpec:
+    """Depth of field and motion blur of a frame (None = off)."""
+
+    f_stop: float | None = None
+    focus_distance: float | None = None          # m, along the optical axis
+    blades: int = 0
+    camera_translation: tuple | None = None      # m during the exposure, OpenCV camera frame
+    camera_rotation_deg: tuple | None = None     # deg during the exposure, about camera x, y, z
+
+    @property
+    def dof(self) -> bool:
+        return self.f_stop is not None
+
+    @property
+    def motion_blur(self) -> bool:
+        return self.camera_translation is not None
+
+    def to_meta(self) -> dict:
+        out = {}
+        if self.dof:
+            out["dof"] = {"f_stop": float(self.f_stop), "focus_distance": float(self.focus_distance),
+                          "blades": int(self.blades)}
+        if self.motion_blur:
+            out["motion_blur"] = {"camera_translation": _plain(self.camera_translation),
+                                  "camera_rotation_deg": _plain(self.camera_rotation_deg),
+                                  "ground_truth": "separate pass at the exposure's centre, no blur"}
+        return out
+
+
+def _plain(v):
+    if isinstance(v, (tuple, list, np.ndarray)):
+        return [float(x) for x in v]
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v

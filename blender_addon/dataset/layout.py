@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ..core.outputs import BY_NAME, FILE_OUTPUTS
+
 MANIFEST = "dataset.json"
 RGB_DIR = "rgb"
 DEPTH_DIR = "depth"
@@ -20,15 +22,12 @@ LOGS_DIR = "logs"
 FORMAT_NAME = "synthblend"
 FORMAT_VERSION = 1
 
-#: output name (as in ``render.outputs``) -> (folder, file extension)
-OUTPUTS = {
-    "rgb": (RGB_DIR, ".png"),
-    "depth": (DEPTH_DIR, ".exr"),
-    "instance": (INSTANCE_DIR, ".png"),
-    "semantic": (SEMANTIC_DIR, ".png"),
-    "normals": (NORMALS_DIR, ".exr"),   # float32 X, Y, Z: unit normals, OpenCV camera frame
-}
-FRAME_DIRS = (RGB_DIR, DEPTH_DIR, INSTANCE_DIR, SEMANTIC_DIR, META_DIR, NORMALS_DIR)
+#: output name -> (folder, file extension) of the outputs stored in files (core/outputs.py)
+OUTPUTS = {o.name: (o.folder, o.ext) for o in FILE_OUTPUTS if not o.per_object}
+#: folders holding frame files (a frame's files are ``<folder>/NNNNNN.*`` or ``<folder>/NNNNNN/``)
+FRAME_DIRS = tuple(dict.fromkeys([o.folder for o in FILE_OUTPUTS] + [META_DIR]))
+#: every folder the tool writes into a dataset (what ``--overwrite`` of another config removes)
+OWNED_DIRS = FRAME_DIRS + (MESHES_DIR,)
 
 
 def frame_stem(index: int) -> str:
@@ -60,14 +59,20 @@ def meta_path(index: int) -> str:
 
 
 def output_path(output: str, index: int) -> str:
-    """Path of one output (``rgb``, ``depth``, ``instance``, ``semantic``) of frame ``index``."""
+    """Path of a per-frame file output (``rgb``, ``depth``, ``instance``, ``semantic``, ``normals``)."""
     folder, ext = OUTPUTS[output]
     return f"{folder}/{frame_stem(index)}{ext}"
 
 
+def object_output_path(output: str, index: int, instance_id: int) -> str:
+    """``<folder>/NNNNNN/IIIIII<ext>``: a per-object output's file (e.g. an amodal mask)."""
+    o = BY_NAME[output]
+    return f"{o.folder}/{frame_stem(index)}/{int(instance_id):06d}{o.ext}"
+
+
 def amodal_path(index: int, instance_id: int) -> str:
     """``amodal/NNNNNN/IIIIII.png``: object ``instance_id``'s amodal mask in frame ``index``."""
-    return f"{AMODAL_DIR}/{frame_stem(index)}/{int(instance_id):06d}.png"
+    return object_output_path("amodal", index, instance_id)
 
 
 def mesh_path(name: str) -> str:

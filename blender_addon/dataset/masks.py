@@ -5,6 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
+from ..core.outputs import semantic_from_instance  # noqa: F401  (the semantic map: core)
+
 EMPTY_BBOX = [-1, -1, 0, 0]
 
 
@@ -47,17 +49,6 @@ def bbox_of_mask(mask: np.ndarray) -> list[int]:
     if ys.size == 0:
         return list(EMPTY_BBOX)
     return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1)]
-
-
-def semantic_from_instance(instance: np.ndarray, id_to_category: dict) -> np.ndarray:
-    """Category map (HxW uint16) from an instance map; ids not in the dict (and 0) map to 0."""
-    inst = np.asarray(instance)
-    n = max([int(inst.max()) if inst.size else 0] + [int(k) for k in id_to_category]) + 1
-    lut = np.zeros(n, dtype=np.uint16)
-    for k, c in id_to_category.items():
-        if int(k) > 0:
-            lut[int(k)] = int(c or 0)
-    return lut[inst.astype(np.int64)]
 
 
 # --------------------------------------------------------------------------------------- polygons

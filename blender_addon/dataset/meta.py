@@ -10,6 +10,9 @@ import numpy as np
 from ..core.camera import invert_pose
 from ..core.spec import WORLD_GREY, FrameSpec
 from .masks import visibility
+from .meta_dr import add_ground_truth, extend_meta
+
+__all__ = ["frame_meta", "manifest", "add_ground_truth"]
 
 FORMAT = {"name": "synthblend", "version": 1}
 UNITS = {
@@ -32,7 +35,7 @@ def asset_scale(obj2world) -> float:
 
 
 def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]) -> dict:
-    """meta for one frame. ``mesh_paths`` maps an object's config entry (-1: ground) to its
+    """meta for one frame. ``mesh_paths`` maps an object's source (``ObjectSpec.source``) to its
     ``meshes/...`` path; ``instance`` is the frame's HxW instance map."""
     c = spec.camera
     w2c = invert_pose(c.cam2world)
@@ -46,7 +49,7 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
             "category_id": o.category_id,
             "category": o.category,
             "asset": o.asset,
-            "mesh": mesh_paths[o.entry],
+            "mesh": mesh_paths[o.source],
             "scale": asset_scale(o.obj2world),
             "obj2world": _m(o.obj2world),
             "obj2cam": _m(w2c @ np.asarray(o.obj2world)),
@@ -85,9 +88,7 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         "world": {"strength": float(spec.world_strength), "color_rgb": [WORLD_GREY] * 3},
         "sampled": spec.sampled,
     }
-    from .meta_dr import extend_meta  # materials, distractors, world, camera effects, placement
-    extend_meta(meta, spec)
-    return meta
+    return extend_meta(meta, spec)    # materials, distractors, world, camera effects, placement
 
 
 def manifest(config, blender_version: str, generator_version: str) -> dict:

@@ -7,8 +7,8 @@
 * ``camera.dof`` / ``camera.motion_blur``: the effect's values (and how ground truth was taken);
 * ``placement``: method, and for physics each object's drop pose and what it rests on;
 * ``augment``: the post-render augmentation applied to ``rgb``.
-Ground truth from ray casts (bbox3d, keypoints, amodal, visib_fract) is added by the worker
-(:mod:`synthblend.core.groundtruth3d`).
+Ground truth beyond the render's passes (bbox3d, keypoints, amodal figures, visib_fract) is computed
+by the output table (:mod:`synthblend.core.outputs`) and merged with :func:`add_ground_truth`.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def extend_meta(meta: dict, spec) -> dict:
         o = by_id.get(ob["instance_id"])
         if o is None:
             continue
-        ob["kind"] = getattr(o, "kind", "object")
+        ob["kind"] = o.kind.meta_name
         if getattr(o, "material", None) is not None:
             ob["material"] = o.material.to_meta()
         if getattr(o, "motion", None) is not None:

@@ -17,9 +17,11 @@ import shutil
 from pathlib import Path
 
 from ..core.errors import InputError
+from ..core.outputs import FILE_OUTPUTS
 from . import layout
 
-OWNED = ("rgb", "depth", "instance", "semantic", "meta", "meshes")
+#: every folder a dataset's own files live in (from the output table, core/outputs.py)
+OWNED = layout.OWNED_DIRS
 
 
 def read_manifest(out: Path) -> dict | None:
@@ -87,9 +89,14 @@ def prepare(out: Path, config, frames: list[int], resume: bool, overwrite: bool)
 
 
 def remove_frame(out: Path, i: int) -> None:
-    for sub in OWNED[:-1]:
-        for p in (out / sub).glob(f"{i:06d}.*"):
+    """Remove frame ``i``'s files: ``<folder>/NNNNNN.*`` and ``<folder>/NNNNNN/`` of every frame folder."""
+    stem = layout.frame_stem(i)
+    for sub in layout.FRAME_DIRS:
+        d = out / sub
+        for p in d.glob(f"{stem}.*"):
             p.unlink()
+        if (d / stem).is_dir():
+            shutil.rmtree(d / stem)
 
 
 def wipe(out: Path) -> None:
@@ -109,14 +116,19 @@ def remove_stale_temporaries(out: Path, frames) -> int:
     """Remove temporary files a killed run left for ``frames`` (the writer's ``.NNNNNN.ext.PID.HEX.tmp``
     in the frame folders). Only frames this run will render: concurrent shards never share one."""
     todo = set(frames)
+    folders = [Path(out) / sub for sub in layout.FRAME_DIRS]
+    for o in FILE_OUTPUTS:                     # per-object outputs: <folder>/NNNNNN/ of the frames to render
+        d = Path(out) / o.folder
+        if o.per_object and d.is_dir():
+            folders += [Path(e.path) for e in os.scandir(d)
+                        if e.is_dir() and e.name.isdigit() and int(e.name) in todo]
     n = 0
-    for sub in layout.FRAME_DIRS:
-        d = Path(out) / sub
+    for d in folders:
         if not d.is_dir():
             continue
         for e in os.scandir(d):
             m = _TMP.match(e.name)
-            if m and int(m.group(1)) in todo:
+            if m and (int(m.group(1)) in todo or d.name.isdigit()):
                 try:
                     os.unlink(e.path)
                     n += 1

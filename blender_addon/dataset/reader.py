@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.outputs import BY_NAME
 from . import layout
-from .writer import complete_frames, load_png
+from .codecs import CODECS
+from .writer import complete_frames
 
 
 def _read_json(path: Path):
@@ -46,14 +48,15 @@ class Frame:
         return f"Frame({str(self.root)!r}, {self.index})"
 
     def path(self, output: str) -> Path:
-        """Absolute path of ``rgb``, ``depth``, ``instance``, ``semantic`` or ``meta``."""
+        """Absolute path of ``meta`` or of a per-frame file output (``rgb``, ``depth``, ...)."""
         if output == "meta":
             return self.root / layout.meta_path(self.index)
         return self.root / layout.output_path(output, self.index)
 
-    def _png(self, output: str):
+    def load(self, output: str) -> np.ndarray | None:
+        """A per-frame file output as its codec reads it (core/outputs.py), None if absent."""
         p = self.path(output)
-        return load_png(p) if p.is_file() else None
+        return CODECS[BY_NAME[output].codec].read(p) if p.is_file() else None
 
     @cached_property
     def meta(self) -> dict:
@@ -62,48 +65,36 @@ class Frame:
     @cached_property
     def rgb(self) -> np.ndarray | None:
         """HxWx3 uint8 sRGB."""
-        a = self._png("rgb")
-        if a is not None and a.ndim == 3 and a.shape[2] == 4:
-            a = np.ascontiguousarray(a[..., :3])
-        return a
+        return self.load("rgb")
 
     @cached_property
     def depth(self) -> np.ndarray | None:
         """HxW float32 planar depth in meters, 0 where no surface was hit."""
-        from .exr import read_exr
-
-        p = self.path("depth")
-        if not p.is_file():
-            return None
-        chans = read_exr(p)
-        key = "Y" if "Y" in chans else sorted(chans)[0]
-        return chans[key].astype(np.float32, copy=False)
+        return self.load("depth")
 
     @cached_property
     def instance(self) -> np.ndarray | None:
         """HxW uint16: 0 = nothing hit, k = the object with ``instance_id`` k."""
-        return self._png("instance")
+        return self.load("instance")
 
     @cached_property
     def semantic(self) -> np.ndarray | None:
         """HxW uint16 category ids, 0 = background."""
-        return self._png("semantic")
+        return self.load("semantic")
 
     @cached_property
     def normals(self) -> np.ndarray | None:
         """HxWx3 float32 unit normals in the OpenCV camera frame, 0 where no surface was hit."""
-        from .exr import read_exr
+        return self.load("normals")
 
-        p = self.path("normals")
-        if not p.is_file():
-            return None
-        chans = read_exr(p)
-        return np.stack([chans[c] for c in "XYZ"], axis=-1).astype(np.float32, copy=False)
+    def object_output(self, output: str, instance_id: int) -> np.ndarray | None:
+        """A per-object output of object ``instance_id`` (e.g. ``amodal``), None if absent."""
+        p = self.root / layout.object_output_path(output, self.index, instance_id)
+        return CODECS[BY_NAME[output].codec].read(p) if p.is_file() else None
 
     def amodal(self, instance_id: int) -> np.ndarray | None:
         """HxW bool amodal mask of object ``instance_id`` (the object alone), None if absent."""
-        p = self.root / layout.amodal_path(self.index, instance_id)
-        return load_png(p) > 0 if p.is_file() else None
+        return self.object_output("amodal", instance_id)
 
     @property
     def objects(self) -> list[dict]:

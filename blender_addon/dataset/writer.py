@@ -14,13 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.outputs import BY_NAME
 from . import layout
-from .exr import write_depth_exr, write_normals_exr
-
-# zlib level 1: ~5x faster than the default 6 on rendered (noisy) images for ~15% larger files;
-# Blender itself saves PNGs at a similar level (15%).
-PNG_COMPRESS_LEVEL = 1
-
+from .codecs import CODECS, load_png, save_png  # noqa: F401  (load_png/save_png: public here too)
 
 def _json_default(o):
     if isinstance(o, np.integer):
@@ -77,35 +73,6 @@ def write_json(path, obj) -> None:
     atomic_write_bytes(path, dumps_json(obj).encode("utf-8"))
 
 
-# ------------------------------------------------------------------------------------ images
-
-
-def save_png(path, image: np.ndarray) -> None:
-    """8-bit RGB / gray (uint8) or 16-bit gray (uint16) PNG with fixed settings (deterministic)."""
-    from PIL import Image
-
-    a = np.ascontiguousarray(image)
-    if a.dtype == np.uint16 and a.ndim == 2:
-        img = Image.frombytes("I;16", (a.shape[1], a.shape[0]), a.astype("<u2").tobytes())
-    elif a.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-        img = Image.fromarray(a)
-    else:
-        raise ValueError(f"cannot save array of dtype {a.dtype} and shape {a.shape} as PNG")
-    img.save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-
-
-def load_png(path) -> np.ndarray:
-    """Read a PNG as uint8 (8-bit) or uint16 (16-bit gray) numpy array."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        if img.mode.startswith("I"):  # 16-bit gray: "I;16" (or "I" from some writers)
-            return np.asarray(img).astype(np.uint16)
-        if img.mode not in ("RGB", "RGBA", "L"):
-            img = img.convert("RGB")
-        return np.asarray(img)
-
-
 # ------------------------------------------------------------------------------------ meshes
 
 
@@ -158,27 +125,31 @@ class DatasetWriter:
         atomic_write_bytes(p, data)
         return rel
 
-    def write_frame(self, index: int, meta: dict, rgb=None, depth=None, instance=None,
-                    semantic=None, normals=None, amodal=None) -> None:
+    def write_frame(self, index: int, meta: dict, **outputs) -> None:
         """Write the given outputs of frame ``index``, then its meta (the completion marker).
 
-        ``rgb``: HxWx3 uint8 (sRGB); ``depth``: HxW float32 meters, 0 = no hit;
-        ``instance`` and ``semantic``: HxW uint16. All outputs are first written to temporary
-        files; on any error (e.g. ``OSError`` ENOSPC) the temporaries are removed and the error
-        propagates, leaving the frame as it was. An existing meta is removed before the new
-        files are moved into place, so a frame is never marked complete with mixed contents.
+        ``outputs``: name -> value as ``core.outputs`` computes it (``rgb=`` HxWx3 uint8 sRGB,
+        ``depth=`` HxW float32 m with 0 = no hit, ``instance=``/``semantic=`` HxW uint16,
+        ``normals=`` HxWx3 float32, ``amodal=`` {instance_id: HxW bool}); None or a meta-only output
+        writes no file. All files are first written to temporary names; on any error (e.g.
+        ``OSError`` ENOSPC) the temporaries are removed and the error propagates, leaving the frame as
+        it was. An existing meta is removed before the new files are moved into place, so a frame is
+        never marked complete with mixed contents.
         """
-        arrays = {"rgb": rgb, "depth": depth, "instance": instance, "semantic": semantic,
-                  "normals": normals}
-        jobs = []  # (final path, writer function)
-        for name, a in arrays.items():
-            if a is None:
+        jobs = []  # (final path, writer function, checked array)
+        for name, value in outputs.items():
+            out = BY_NAME.get(name)
+            if out is None:
+                raise ValueError(f"unknown output {name!r}")
+            if value is None or not out.has_files:
                 continue
-            a = _check_output(name, a)
-            jobs.append((self.path(layout.output_path(name, index)), _WRITERS[name], a))
-        for iid, m in sorted((amodal or {}).items()):   # HxW bool masks -> 0/255 PNGs
-            a = np.where(np.asarray(m, bool), 255, 0).astype(np.uint8)
-            jobs.append((self.path(layout.amodal_path(index, iid)), _write_png, a))
+            codec = CODECS[out.codec]
+            if out.per_object:
+                for iid, a in sorted(value.items()):
+                    jobs.append((self.path(layout.object_output_path(name, index, iid)), codec.write,
+                                 codec.check(name, a)))
+            else:
+                jobs.append((self.path(layout.output_path(name, index)), codec.write, codec.check(name, value)))
         meta_bytes = dumps_json(meta).encode("utf-8")
         staged: list[tuple[Path, Path]] = []
         try:
@@ -218,33 +189,3 @@ def complete_frames(root) -> set[int]:
         if i is not None and e.is_file():
             out.add(i)
     return out
-
-
-def _check_output(name: str, a) -> np.ndarray:
-    a = np.asarray(a)
-    if name == "rgb":
-        if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-            raise ValueError(f"rgb must be HxWx3 uint8, got {a.dtype} {a.shape}")
-    elif name == "normals":
-        if a.ndim != 3 or a.shape[2] != 3 or a.dtype.kind != "f":
-            raise ValueError(f"normals must be HxWx3 float, got {a.dtype} {a.shape}")
-        a = a.astype(np.float32, copy=False)
-    elif name == "depth":
-        if a.ndim != 2 or a.dtype.kind != "f":
-            raise ValueError(f"depth must be HxW float, got {a.dtype} {a.shape}")
-        a = a.astype(np.float32, copy=False)
-    else:
-        if a.ndim != 2 or a.dtype.kind not in "ui":
-            raise ValueError(f"{name} must be HxW uint16, got {a.dtype} {a.shape}")
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError(f"{name} values must fit in uint16")
-        a = a.astype(np.uint16, copy=False)
-    return a
-
-
-def _write_png(path: Path, a: np.ndarray) -> None:
-    save_png(path, a)
-
-
-_WRITERS = {"rgb": _write_png, "depth": write_depth_exr, "instance": _write_png,
-            "semantic": _write_png, "normals": write_normals_exr}

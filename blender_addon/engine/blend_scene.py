@@ -31,7 +31,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.spec import ObjectSpec
+from ..core.spec import ObjectKind, ObjectSpec
 
 GENERATED = "Synthblend Generated"
 TAG = "synthblend_generated"
@@ -269,7 +269,7 @@ def extra_categories(blend_objects, known: list[str]) -> list[str]:
 
 
 def object_specs(blend_objects, first_id: int, category_ids: dict) -> list[ObjectSpec]:
-    """ObjectSpecs for the user's objects, ids from ``first_id``; ``entry`` = -2 - k."""
-    return [ObjectSpec(first_id + k, b.name, -2 - k, 0, b.category, category_ids.get(b.category, 0),
+    """ObjectSpecs (kind BLEND, slot k) for the user's objects, ids from ``first_id``."""
+    return [ObjectSpec(first_id + k, b.name, ObjectKind.BLEND, None, k, b.category, category_ids.get(b.category, 0),
                        f"blend:{b.name}", b.obj2world.copy(), b.color_rgb)
             for k, b in enumerate(blend_objects)]

@@ -28,7 +28,6 @@ class RenderedPasses:
     rgb: np.ndarray | None         # HxWx3 uint8 sRGB
     depth: np.ndarray              # HxW float32 planar depth, m; 0 = nothing hit
     instance: np.ndarray           # HxW uint16 instance ids; 0 = nothing hit
-    normals: np.ndarray | None = None   # HxWx3 float32 world-space normals (Normal pass), if enabled
 
 
 def scratch_dir() -> Path:
@@ -62,10 +61,7 @@ def decode(path: Path, want_rgb: bool = True) -> RenderedPasses:
     if want_rgb:
         lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1)
         rgb = to_srgb8(lin)
-    normals = None
-    if any(k.endswith("Normal.X") for k in ch):
-        normals = np.stack([_channel(ch, ("Normal",), c) for c in "XYZ"], axis=-1).astype(np.float32)
-    return RenderedPasses(rgb, depth, instance, normals)
+    return RenderedPasses(rgb, depth, instance)
 
 
 def render_passes(scene, scratch: Path, want_rgb: bool = True) -> RenderedPasses:

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from ..core.config import Config, key_path, load_config, read_yaml, split_path
-from ..core.config import _line_map as line_map
+from ..core.config import Config, load_config, read_yaml, split_path
 from ..core.errors import ConfigError, ConfigErrors
+from ..core.validate import key_path, line_map
 from .model import Sweep, SweepPoint
 from .naming import assign_names, point_name
 

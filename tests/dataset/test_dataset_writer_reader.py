@@ -88,7 +88,11 @@ def test_enospc_cleans_up_and_keeps_previous_frame(tmp_path, monkeypatch):
         open(path, "wb").write(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setitem(writer_mod._WRITERS, "semantic", full)
+    from dataclasses import replace
+
+    from synthblend.dataset import codecs
+    # instance and semantic share the 16-bit PNG codec: the frame fails at its 2nd or 3rd file
+    monkeypatch.setitem(codecs.CODECS, "png_u16", replace(codecs.CODECS["png_u16"], write=full))
     with pytest.raises(OSError) as e:
         w.write_frame(0, _meta(0), **_frame(seed=2))
     assert e.value.errno == errno.ENOSPC

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import camera as cam
-from .color import hsv_to_linear
-from .dr_common import Draw
-from .dr_schema import HDRI_EXTS, IMAGE_EXTS, list_images
-from .dr_spec import BACK_PLANE_ENTRY, WorldSpec
-from .spec import ObjectSpec
+from .. import camera as cam
+from ..color import hsv_to_linear
+from ..draw import Draw
+from ..image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
+from ..spec import ObjectKind, ObjectSpec, WorldSpec
 
 PATH = "world"
 BACK_PLANE_MARGIN = 1.02
@@ -54,12 +53,18 @@ def world_types(config) -> list[str]:
     return list(dict.fromkeys(vals))
 
 
-def sample_world(config, seed: int, frame: int, sampled: dict, stream) -> WorldSpec | None:
+def sample(ctx) -> None:
+    """The frame's world background; for ``type: image`` also the back plane (the last object)."""
+    ctx.spec.world = draw_world(ctx.config, ctx.draw(PATH))
+    if ctx.spec.world is not None and ctx.spec.world.type == "image":
+        ctx.spec.objects.append(back_plane_object(ctx.spec, ctx.spec.world, ctx.new_instance_id()))
+
+
+def draw_world(config, draw: Draw) -> WorldSpec | None:
     w = config.parsed.get("world")
     if not w:
         return None
     wd = config.data["world"]
-    draw = Draw(stream(seed, frame, PATH), sampled)
     t = draw(w["type"], f"{PATH}.type")
     ws = WorldSpec(t)
     if t in ("uniform", "gradient", "image"):
@@ -106,8 +111,8 @@ def back_plane_pose(camera, distance: float) -> tuple[np.ndarray, tuple[float, f
     return T, window
 
 
-def back_plane_object(config, spec, ws: WorldSpec, instance_id: int) -> ObjectSpec:
+def back_plane_object(spec, ws: WorldSpec, instance_id: int) -> ObjectSpec:
     T, window = back_plane_pose(spec.camera, ws.image_distance)
     ws.image_window = window
-    return ObjectSpec(instance_id, "back_plane", BACK_PLANE_ENTRY, 0, None, 0, "back_plane", T,
-                      tuple(ws.color_rgb), kind="back_plane")
+    return ObjectSpec(instance_id, "back_plane", ObjectKind.BACK_PLANE, None, 0, None, 0, "back_plane", T,
+                      tuple(ws.color_rgb))

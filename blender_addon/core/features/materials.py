@@ -17,29 +17,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import hsv_to_linear
-from .dr_common import Draw, default_section
-from .dr_schema import IMAGE_EXTS, list_images
-from .dr_spec import MaterialSpec
+from ..color import hsv_to_linear
+from ..draw import Draw, default_section
+from ..image_folders import IMAGE_EXTS, list_images
+from ..spec import MaterialSpec, ObjectKind
 
 
 def block_for(config, obj) -> tuple[dict | None, dict | None, str | None]:
     """(parsed block, plain block, config path) that applies to ``obj`` (an ObjectSpec)."""
     sc_p, sc_d = config.parsed["scene"], config.data["scene"]
     glob = (config.parsed.get("materials"), config.data.get("materials"), "materials")
-    if obj.kind == "object" and obj.entry >= 0:
+    if obj.kind is ObjectKind.OBJECT:
         own = sc_p["objects"][obj.entry].get("materials")
         if own:
             return own, sc_d["objects"][obj.entry]["materials"], f"scene.objects[{obj.entry}].materials"
         return glob if glob[0] else (None, None, None)
-    if obj.kind == "distractor":
+    if obj.kind is ObjectKind.DISTRACTOR:
         own = (sc_p.get("distractors") or {}).get("materials")
         if own:
             return own, sc_d["distractors"]["materials"], "scene.distractors.materials"
         if glob[0]:
             return glob
         return default_section("materials"), None, "scene.distractors.materials"
-    if obj.kind == "ground":
+    if obj.kind is ObjectKind.GROUND:
         g = sc_p.get("ground") or {}
         if g.get("materials"):
             return g["materials"], sc_d["ground"]["materials"], "scene.ground.materials"
@@ -47,7 +47,7 @@ def block_for(config, obj) -> tuple[dict | None, dict | None, str | None]:
 
 
 def stream_name(obj) -> str:
-    if obj.kind == "object" and obj.entry >= 0:
+    if obj.kind is ObjectKind.OBJECT:
         return f"materials/scene.objects[{obj.entry}]"
     return f"materials/{obj.kind}"
 
@@ -115,18 +115,19 @@ def _clip_hsv(hsv):
     return h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0)
 
 
-def assign_materials(config, spec, seed: int, frame: int, stream) -> None:
-    """Set ``material`` on every object of ``spec`` that a material block covers."""
+def sample(ctx) -> None:
+    """Set ``material`` on every object of the frame that a material block covers."""
+    config = ctx.config
     draws: dict[str, Draw] = {}
-    for o in spec.objects:
+    for o in ctx.spec.objects:
         block, data, path = block_for(config, o)
         if block is None:
             continue
         name = stream_name(o)
         if name not in draws:
-            draws[name] = Draw(stream(seed, frame, name), spec.sampled)
+            draws[name] = ctx.draw(name)
         asset_path = None
-        if o.kind == "object" and not o.asset.startswith("primitive:") and o.entry >= 0:
+        if o.kind is ObjectKind.OBJECT and not o.asset.startswith("primitive:"):
             asset_path = str(config.parsed["scene"]["objects"][o.entry]["mesh"])
         o.material = sample_material(block, data, path, draws[name], config.base_dir, asset_path)
         if o.material.source == "random":

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import camera as cam
-from .dr_common import Draw, geometry
-from .dr_schema import PRIMITIVES
-from .dr_spec import distractor_entry
-from .spec import ObjectSpec
+from .. import camera as cam
+from ..draw import Draw
+from ..geometry import geometry
+from ..spec import ObjectKind, ObjectSpec
 
 PATH = "scene.distractors"
-
-
-def shape_index(shape: str) -> int:
-    return PRIMITIVES.index(shape)
 
 
 def max_count(config) -> int:
@@ -76,28 +71,25 @@ def draw_pose(dcfg, shape: str, scale: float, draw: Draw, camera, index: int | N
     return cam.pose_matrix(R * scale, p)
 
 
-def sample_distractors(config, seed: int, frame: int, sampled: dict, camera, stream,
-                       first_id: int) -> list[ObjectSpec]:
-    """The frame's distractors, instance ids from ``first_id``."""
+def sample(ctx) -> None:
+    """The frame's distractors, instance ids after the config objects."""
+    config = ctx.config
     dcfg = config.parsed["scene"].get("distractors")
     if not dcfg:
-        return []
-    draw = Draw(stream(seed, frame, PATH), sampled)
+        return
+    draw = ctx.draw(PATH)
     n = int(draw(dcfg["count"], f"{PATH}.count"))
     category = config.data["scene"]["distractors"].get("category")
     cat_id = config.category_id(category)
-    out = []
     used: dict[str, int] = {}
     for k in range(n):
         shape = draw(dcfg["shapes"], f"{PATH}.shapes", multi=True)
         scale = float(draw(dcfg["scale"], f"{PATH}.scale", multi=True))
-        T = draw_pose(dcfg, shape, scale, draw, camera)
+        T = draw_pose(dcfg, shape, scale, draw, ctx.spec.camera)
         slot = used.get(shape, 0)
         used[shape] = slot + 1
-        out.append(ObjectSpec(first_id + k, f"distractor_{k}", distractor_entry(shape_index(shape)), slot,
-                              category, cat_id, f"primitive:{shape}", T, (0.5, 0.5, 0.5),
-                              kind="distractor"))
-    return out
+        ctx.spec.objects.append(ObjectSpec(ctx.new_instance_id(), f"distractor_{k}", ObjectKind.DISTRACTOR, None,
+                                           slot, category, cat_id, f"primitive:{shape}", T, (0.5, 0.5, 0.5)))
 
 
 def redraw_pose(config, obj: ObjectSpec, draw: Draw, camera) -> np.ndarray:

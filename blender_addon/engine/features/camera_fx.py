@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-from . import compat
+from ...core.spec import ObjectKind
+from .. import compat
 
 SHUTTER = 0.5                          # frames; the exposure is [1 - SHUTTER/2, 1 + SHUTTER/2]
 
@@ -34,8 +35,11 @@ class CameraFx:
     def active(self) -> bool:
         return self.dof or self.motion
 
-    def build(self, scene, movable=()) -> None:
-        """``movable``: every pool object that can move (their actions are made here, once)."""
+    def build(self) -> None:
+        """Motion blur: actions for the camera and every pool object that can move, made once."""
+        scene = self.b.scene
+        movable = [ob for src, pool in self.b.objects.pools.items()
+                   if src[0] in (ObjectKind.OBJECT, ObjectKind.DISTRACTOR) for ob in pool]
         if self.motion:
             scene.render.use_motion_blur = True
             scene.render.motion_blur_shutter = SHUTTER
@@ -49,10 +53,13 @@ class CameraFx:
                 compat.keyframe_linear(self.b.camera, "rotation_euler", f)
             scene.frame_set(1)
 
-    def apply(self, spec, movable_objects) -> None:
-        """After the scene's poses are set: lens values, and keyframes for motion blur.
-        ``movable_objects``: (bpy object, ObjectSpec) of every visible object or distractor."""
+    def apply(self, spec) -> None:
+        """After the scene's poses are set: lens values, and keyframes for motion blur of every
+        visible object or distractor."""
         fx = spec.camera_fx
+        if not self.active or fx is None:
+            return
+        movable_objects = self.b.objects.movable(spec)
         cam_ob = self.b.camera
         if self.dof:
             d = cam_ob.data.dof
@@ -108,6 +115,19 @@ class CameraFx:
         finally:
             cyc.samples, cyc.use_denoising, scene.render.use_motion_blur, dof = saved
             self.b.camera.data.dof.use_dof = dof
+
+    def render(self, spec, scratch, want_rgb: bool):
+        """Render the frame: one pass, or colour with the effects + a sharp ground-truth pass."""
+        from ..render import render_passes
+
+        scene = self.b.scene
+        if not (self.active and spec.camera_fx is not None):
+            return render_passes(scene, scratch, want_rgb)
+        rgb = render_passes(scene, scratch, want_rgb=True).rgb if want_rgb else None
+        with self.ground_truth_pass():
+            gt = render_passes(scene, scratch, want_rgb=False)
+        gt.rgb = rgb
+        return gt
 
 
 def _rotvec(w) -> np.ndarray:

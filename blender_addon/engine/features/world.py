@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 
 import bpy
-import numpy as np
 
-from ..core.dr_schema import HDRI_EXTS, IMAGE_EXTS, list_images
-from . import compat
+from ...core.image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
+from ...core.spec import WORLD_GREY, ObjectKind
+from .. import compat
 from .materials import load_folder_images
 
 
-class WorldRandomizer:
+class World:
     def __init__(self, builder):
         self.b = builder
         self.config = builder.config
@@ -27,14 +27,22 @@ class WorldRandomizer:
         self.images: dict = {}
 
     # -- build ---------------------------------------------------------------------------------
-    def build(self, scene) -> None:
+    def build(self) -> None:
+        scene = self.b.scene
+        world = bpy.data.worlds.new("synthblend_world")
+        scene.world = world
+        self.background = compat.world_background(world)
+        self.background.inputs["Color"].default_value = (WORLD_GREY, WORLD_GREY, WORLD_GREY, 1.0)
         w = self.config.parsed.get("world")
-        if not w:
-            return
-        world = scene.world
+        if w:
+            self._build_tree(world, w)
+
+    def _build_tree(self, world, w) -> None:
+        """The randomizable world tree (``world`` configured)."""
+        scene = self.b.scene
         nt = world.node_tree
         nodes, links = nt.nodes, nt.links
-        bg = self.b.world_bg
+        bg = self.background
         coord = nodes.new("ShaderNodeTexCoord")
         # uniform -> gradient
         self.rgb = nodes.new("ShaderNodeRGB")
@@ -75,10 +83,10 @@ class WorldRandomizer:
             self._build_plane(scene, w)
 
     def _build_plane(self, scene, w) -> None:
-        from ..core.assets import ground_plane
+        from ...core.assets import ground_plane
 
         v, f = ground_plane(1.0)
-        asset = self.b._add_mesh("back_plane", (v, f), False)
+        asset = self.b.add_mesh("back_plane", (v, f), False)
         mat = compat.node_material("synthblend_back_plane")
         nodes, links = mat.node_tree.nodes, mat.node_tree.links
         for n in list(nodes):
@@ -109,15 +117,15 @@ class WorldRandomizer:
         ob.hide_render = True
         ob.hide_viewport = True
         self.plane = ob
+        self.b.objects.register((ObjectKind.BACK_PLANE,), asset, [ob])
         self.images.update(load_folder_images(list_images(w["image"]["folder"], IMAGE_EXTS)))
 
     # -- per frame -------------------------------------------------------------------------------
     def apply(self, spec) -> None:
+        self.background.inputs["Strength"].default_value = spec.world_strength
         ws = spec.world
         if ws is None:
             return
-        from mathutils import Matrix
-
         self.rgb.outputs[0].default_value = (*ws.color_rgb, 1.0)
         if ws.top_color_rgb is not None:
             self.top.default_value = (*ws.top_color_rgb, 1.0)
@@ -134,15 +142,11 @@ class WorldRandomizer:
             self.env_mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(ws.rotation_deg))
         else:
             self.env.image = None
-        if self.plane is not None:
-            bp = next((o for o in spec.objects if o.kind == "back_plane"), None)
+        if self.plane is not None:             # its pose and visibility: SceneObjects.apply
+            bp = next((o for o in spec.objects if o.kind is ObjectKind.BACK_PLANE), None)
             if bp is None:
-                self.plane.hide_render = self.plane.hide_viewport = True
                 self.plane_tex.image = None
             else:
-                self.plane.matrix_world = Matrix(np.asarray(bp.obj2world).tolist())
-                self.plane.pass_index = bp.instance_id
-                self.plane.hide_render = self.plane.hide_viewport = False
                 self.plane_tex.image = self.images[_key(ws.image_path)]
                 wx, wy = ws.image_window
                 # generated coords g in [0, 1] over the plane -> the visible window fills the image

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dr_common import Draw
-from .dr_spec import CameraFxSpec
+from ..spec import CameraFxSpec, ObjectKind
 
 PATH = "camera"
 
 
-def sample_camera_fx(config, spec, seed: int, frame: int, stream) -> CameraFxSpec | None:
+def sample(ctx) -> None:
+    ctx.spec.camera_fx = draw_camera_fx(ctx)
+
+
+def draw_camera_fx(ctx) -> CameraFxSpec | None:
+    config, spec = ctx.config, ctx.spec
     c = config.parsed["camera"]
     dof, mb = c.get("dof"), c.get("motion_blur")
     if not dof and not mb:
         return None
-    draw = Draw(stream(seed, frame, "camera_fx"), spec.sampled)
+    draw = ctx.draw("camera_fx")
     fx = CameraFxSpec()
     if dof:
         fx.f_stop = float(draw(dof["f_stop"], f"{PATH}.dof.f_stop"))
@@ -39,25 +43,7 @@ def sample_camera_fx(config, spec, seed: int, frame: int, stream) -> CameraFxSpe
         fx.camera_rotation_deg = tuple(float(x) for x in draw(mb["camera_rotation_deg"],
                                                               f"{PATH}.motion_blur.camera_rotation_deg"))
         for o in spec.objects:
-            if o.kind in ("object", "distractor"):
+            if o.kind in (ObjectKind.OBJECT, ObjectKind.DISTRACTOR):
                 o.motion = tuple(float(x) for x in draw(mb["object_translation"],
                                                         f"{PATH}.motion_blur.object_translation", multi=True))
     return fx
-
-
-AUGMENT_KEYS = ("brightness", "contrast", "saturation", "hue_deg", "gamma", "blur_sigma_px", "noise_std")
-
-
-def sample_augment(config, sampled: dict, rng) -> dict | None:
-    """Draw the augmentation parameters of a frame (None when ``augment`` is not configured)."""
-    a = config.parsed.get("augment")
-    if not a:
-        return None
-    out = {}
-    for k in AUGMENT_KEYS:
-        d = a[k]
-        v = float(d.sample(rng))
-        if d.is_random:
-            sampled[f"augment.{k}"] = v
-        out[k] = v
-    return out

@@ -15,7 +15,10 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import compat
+from ...core.features.materials import asset_has_appearance, block_for
+from ...core.image_folders import IMAGE_EXTS, list_images
+from ...core.spec import ObjectKind, ObjectSpec
+from .. import compat
 
 PATTERNS = ("noise", "checker", "voronoi", "gradient", "wave")
 
@@ -188,3 +191,78 @@ def _pil_to_bpy(pil, name: str):
     img = bpy.data.images.new(name, w, h, alpha=True)
     img.pixels.foreach_set(rgba[::-1].ravel())     # Blender's rows go bottom-up
     return img
+
+
+# ------------------------------------------------------------------------------------ the feature
+
+
+def _probe(kind: ObjectKind, entry: int | None) -> ObjectSpec:
+    """A stand-in ObjectSpec of a kind (and entry), to ask which material block covers it."""
+    return ObjectSpec(0, "", kind, entry, 0, None, 0, "", np.eye(4), (0, 0, 0))
+
+
+class Materials:
+    """Per object that a material block covers: a randomizable node tree of its own (or the asset's
+    own appearance, once, on its mesh); the folders' images loaded once."""
+
+    def __init__(self, builder):
+        self.b = builder
+        self.materials: dict[str, RandomMaterial] = {}   # bpy object name -> its material
+        self.images: dict = {}
+
+    def _random_material_for(self, ob) -> None:
+        rm = RandomMaterial(f"synthblend_rand_{ob.name}")
+        attach(ob, rm.mat)
+        self.materials[ob.name] = rm
+
+    def _keep_asset(self, i: int, block) -> bool:
+        """``keep_asset``: give entry ``i``'s mesh the asset's own appearance, if it has one."""
+        cfg = self.b.config
+        data = cfg.data["scene"]["objects"][i]
+        if not block.get("keep_asset") or data.get("mesh") is None:
+            return False
+        path = str(cfg.parsed["scene"]["objects"][i]["mesh"])
+        if not asset_has_appearance(path):
+            return False
+        me = self.b.objects.meshes[(ObjectKind.OBJECT, i)].mesh
+        mat = asset_material(me, path, f"synthblend_asset_{i:02d}")
+        if mat is None:
+            return False
+        me.materials[0] = mat
+        return True
+
+    def build(self) -> None:
+        cfg = self.b.config
+        pools = self.b.objects.pools
+        folders = []
+        for i in range(len(cfg.data["scene"]["objects"])):
+            block, _, _ = block_for(cfg, _probe(ObjectKind.OBJECT, i))
+            if block is None:
+                continue
+            folders.append(block.get("images"))
+            if not self._keep_asset(i, block):
+                for ob in pools[(ObjectKind.OBJECT, i)]:
+                    self._random_material_for(ob)
+        distractors = self.b.features["distractors"].pools
+        if distractors:
+            block, _, _ = block_for(cfg, _probe(ObjectKind.DISTRACTOR, None))
+            folders.append(block.get("images"))
+            for pool in distractors.values():
+                for ob in pool:
+                    self._random_material_for(ob)
+        ground = self.b.features["ground"].object
+        if ground is not None:
+            block, _, _ = block_for(cfg, _probe(ObjectKind.GROUND, None))
+            if block is not None:
+                folders.append(block.get("images"))
+                self._random_material_for(ground)
+        for f in dict.fromkeys(x for x in folders if x is not None):
+            self.images.update(load_folder_images(list_images(f, IMAGE_EXTS)))
+
+    def apply(self, spec) -> None:
+        for o in spec.objects:
+            if o.material is None or o.material.source != "random":
+                continue
+            rm = self.materials.get(self.b.objects.bpy_object(o).name)
+            if rm is not None:
+                rm.apply(o.material, self.images)

@@ -1,7 +1,7 @@
-"""Post-render image augmentations (pure numpy), applied to the RGB image after the ground truth
-was taken, so labels stay exact.
+"""Post-render image augmentation (pure numpy), applied to the RGB image after the ground truth was
+taken, so labels stay exact.
 
-Parameters are drawn at sampling time (stream ``augment``; ``core.camera_fx.sample_augment``) and recorded in
+Parameters are drawn at sampling time (stream ``augment``; :func:`sample`) and recorded in
 ``sampled`` and in meta's ``augment``; the noise field comes from its own stream ``augment.noise`` of
 (seed, frame), so a frame's image is reproducible byte for byte. Order, on sRGB values in [0, 1]:
 brightness (multiply), contrast (scale about the mean grey), saturation (mix with the luma image),
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.camera_fx import AUGMENT_KEYS as KEYS  # noqa: F401
+
+KEYS = ("brightness", "contrast", "saturation", "hue_deg", "gamma", "blur_sigma_px", "noise_std")
 
 IDENTITY = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue_deg": 0.0, "gamma": 1.0,
             "blur_sigma_px": 0.0, "noise_std": 0.0}
@@ -78,9 +79,25 @@ def apply_augment(rgb: np.ndarray, params: dict | None, noise_rng=None) -> np.nd
     return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def augment_frame(rgb: np.ndarray, spec) -> np.ndarray:
+def augment_image(rgb: np.ndarray, spec) -> np.ndarray:
     """Apply a FrameSpec's augmentation (noise from its own stream of (seed, frame))."""
     if not spec.augment:
         return rgb
-    from ..core.sampling import stream
+    from ..streams import stream
     return apply_augment(rgb, spec.augment, stream(spec.seed, spec.frame, "augment.noise"))
+
+
+def sample(ctx) -> None:
+    """Draw the augmentation parameters of the frame (``spec.augment``; None without ``augment``)."""
+    a = ctx.config.parsed.get("augment")
+    if not a:
+        return
+    rng = ctx.stream("augment")
+    out = {}
+    for k in KEYS:
+        d = a[k]
+        v = float(d.sample(rng))
+        if d.is_random:
+            ctx.spec.sampled[f"augment.{k}"] = v
+        out[k] = v
+    ctx.spec.augment = out

@@ -1,0 +1,77 @@
+"""Parsers of the config values that are neither a plain constant nor a distribution (the schema's
+:class:`~synthblend.core.schema_types.Custom` fields): rotations, distractor shapes, positions,
+focus distances, keypoints. Each raises ValueError with a message naming what it expected."""
+from __future__ import annotations
+
+from . import distributions as dist
+
+PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "torus", "monkey")
+
+
+def parse_rotation(value):
+    """``uniform_so3`` | ``none`` | ``{euler_deg: <vec3 value>}`` (XYZ Euler, Blender's default order:
+    R = Rz @ Ry @ Rx, extrinsic about world axes) | ``{quaternion: [w, x, y, z]}`` (constant)."""
+    if value in ("uniform_so3", "none"):
+        return ("named", value)
+    if isinstance(value, dict) and len(value) == 1:
+        (key, v), = value.items()
+        if key == "euler_deg":
+            return ("euler_deg", dist.parse(v, "vec3"))
+        if key == "quaternion":
+            if (not isinstance(v, (list, tuple)) or len(v) != 4
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+                    or sum(float(x) ** 2 for x in v) == 0):
+                raise ValueError(f"quaternion takes 4 numbers [w, x, y, z], not all zero; got {v!r}")
+            return ("quaternion", tuple(float(x) for x in v))
+    raise ValueError(
+        f"expected uniform_so3, none, {{euler_deg: <vector or vector distribution>}} or "
+        f"{{quaternion: [w, x, y, z]}}; got {value!r}"
+    )
+
+
+def parse_shapes(value):
+    """``[cube, sphere]`` (uniform choice), one name, or ``{choice: [...], weights: [...]}``."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("shapes needs at least one primitive name")
+        value = {"choice": value}
+    return dist.parse(value, "str", PRIMITIVES)
+
+
+def parse_position_or_view(value):
+    """``view`` (in the camera's view, on the ground plane) or a vector distribution (world, m)."""
+    if value == "view":
+        return ("view", None)
+    return ("dist", dist.parse(value, "vec3"))
+
+
+def parse_focus(value):
+    """``look_at`` (focus on the camera's look-at point) or a distance in meters (may be random)."""
+    if value == "look_at":
+        return ("look_at", None)
+    d = dist.parse(value, "float")
+    b = d.bounds()
+    if b is None or b[0] <= 0:
+        raise ValueError(f"focus_distance takes look_at or a positive distance in m, got {value!r}")
+    return ("dist", d)
+
+
+def parse_keypoints(value):
+    """``[[x, y, z], ...]`` (named "0", "1", ...) or ``{name: [x, y, z], ...}``; asset coordinates."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = [(str(i), p) for i, p in enumerate(value)]
+    else:
+        raise ValueError(f"keypoints takes a list of [x, y, z] or a mapping name: [x, y, z], got {value!r}")
+    out = []
+    for name, p in items:
+        if (not isinstance(p, (list, tuple)) or len(p) != 3
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p)):
+            raise ValueError(f"keypoint {name!r} must be [x, y, z] (asset units), got {p!r}")
+        out.append((str(name), tuple(float(x) for x in p)))
+    return tuple(out)

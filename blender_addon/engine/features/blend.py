@@ -1,0 +1,38 @@
+"""A user's .blend scene (``scene.blend``, or the scene open in the add-on): its mesh objects are
+captured once, after everything the tool adds, and labelled in every frame (targets by collection,
+every other renderable mesh as category 0); they are never moved. File handling and capture rules:
+:mod:`synthblend.engine.blend_scene`."""
+from __future__ import annotations
+
+from ...core.spec import ObjectKind
+from .. import blend_scene
+from ..objects import MeshAsset
+
+
+class Blend:
+    def __init__(self, builder):
+        self.b = builder
+        self.objects: list = []        # blend_scene.BlendObject
+
+    def build(self) -> None:
+        b = self.b
+        blend = b.config.parsed["scene"].get("blend")
+        if blend is None and b.reset:
+            return
+        self.objects = blend_scene.capture(b.scene, b.view_layer, b.config.data["scene"]["targets"]["collection"],
+                                           strict=blend is not None, log=b.log)
+        for name in blend_scene.extra_categories(self.objects, list(b.category_ids)):
+            b.category_ids[name] = len(b.category_ids) + 1
+        for k, ob in enumerate(self.objects):
+            asset = MeshAsset(ob.mesh_key, getattr(ob.obj, "data", None), ob.vertices, ob.faces)
+            b.objects.register((ObjectKind.BLEND, k), asset, [ob.obj])
+
+    def add_to(self, spec):
+        """Append the captured objects to ``spec`` (ids after every sampled object)."""
+        if self.objects:
+            first = 1 + max((o.instance_id for o in spec.objects), default=0)
+            spec.objects.extend(blend_scene.object_specs(self.objects, first, self.b.category_ids))
+        return spec
+
+    def apply(self, spec) -> None:
+        """Labels: :meth:`SceneObjects.apply` (pass index only)."""
