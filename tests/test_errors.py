@@ -29,8 +29,7 @@ frames: 6
 render: {resolution: [64, 48], samples: 4}
 scene:
   objects:
-    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3,
-       position: {uniform: [[-0.3, -0.3, 0.15], [0.3, 0.3, 0.3]]}}
+    - {primitive: sphere, count: {randint: [1, 2]}, scale: 0.3, position: {uniform: [[-0.3,-0.3,0.15],[0.3,0.3,0.3]]}}
     - {primitive: monkey, scale: 0.3, position: [0, 0, 0.3], rotation: uniform_so3}
   ground: {size: 4}
 camera: {distance: 2, elevation_deg: 30, azimuth_deg: {uniform: [0, 360]}}
