@@ -52,14 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate a config and its assets without rendering")
     p.add_argument("config")
 
-    p = sub.add_parser("export", help="convert a dataset to COCO, BOP or YOLO")
-    p.add_argument("format", choices=["coco", "bop", "yolo"])
+    from .dataset import exports
+    p = sub.add_parser("export", help="convert a dataset to " + ", ".join(f.name.upper() for f in exports.FORMATS))
+    p.add_argument("format", choices=list(exports.BY_NAME))
     p.add_argument("dataset")
     p.add_argument("--out", required=True)
-    p.add_argument("--min-visible-pixels", type=int, default=0, help="coco/yolo: skip smaller instances")
-    p.add_argument("--depth-scale", type=float, default=0.1, help="bop: mm per depth PNG unit")
-    p.add_argument("--task", choices=["detect", "segment"], default="detect", help="yolo")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="yolo")
+    for o in exports.OPTIONS:
+        p.add_argument(o.flag, type=o.type, default=o.default, help=o.help, choices=o.choices)
 
     p = sub.add_parser("preview", help="contact sheet of a dataset")
     p.add_argument("dataset")
@@ -219,15 +218,8 @@ def cmd_check(a) -> int:
 
 
 def cmd_export(a) -> int:
-    if a.format == "coco":
-        from .dataset.coco import export_coco
-        export_coco(a.dataset, a.out, min_visible_pixels=a.min_visible_pixels)
-    elif a.format == "bop":
-        from .dataset.bop import export_bop
-        export_bop(a.dataset, a.out, depth_scale=a.depth_scale)
-    else:
-        from .dataset.yolo import export_yolo
-        export_yolo(a.dataset, a.out, task=a.task, val_fraction=a.val_fraction)
+    from .dataset import exports
+    exports.BY_NAME[a.format].run(a.dataset, a.out, **{o.kwarg: getattr(a, o.kwarg) for o in exports.OPTIONS})
     print(f"wrote {a.format} export to {a.out}")
     return 0
 

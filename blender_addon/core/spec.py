@@ -109,6 +109,7 @@ class FrameSpec:
     camera_fx: object = None           # CameraFxSpec (depth of field, motion blur)
     augment: dict | None = None        # post-render augmentation parameters (core/features/augment.py)
     placement: dict | None = None      # how poses were made: method, drop poses, supports
+    features: dict = field(default_factory=dict)   # feature name -> its values, for features without a field
 
 
 @dataclass

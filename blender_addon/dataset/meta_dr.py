@@ -6,11 +6,14 @@
 * ``world``: the background's type and drawn parameters (replaces the uniform grey description);
 * ``camera.dof`` / ``camera.motion_blur``: the effect's values (and how ground truth was taken);
 * ``placement``: method, and for physics each object's drop pose and what it rests on;
-* ``augment``: the post-render augmentation applied to ``rgb``.
+* ``augment``: the post-render augmentation applied to ``rgb``;
+* ``<name>``: what a feature's ``meta(spec)`` hook returns (core/features/__init__.py).
 Ground truth beyond the render's passes (bbox3d, keypoints, amodal figures, visib_fract) is computed
 by the output table (:mod:`synthblend.core.outputs`) and merged with :func:`add_ground_truth`.
 """
 from __future__ import annotations
+
+from ..core.features import FEATURES, NAMES
 
 
 def extend_meta(meta: dict, spec) -> dict:
@@ -32,6 +35,11 @@ def extend_meta(meta: dict, spec) -> dict:
         meta["placement"] = spec.placement
     if getattr(spec, "augment", None):
         meta["augment"] = dict(spec.augment)
+    for name, feature in zip(NAMES, FEATURES, strict=True):   # a feature's own meta hook, if it has one
+        if hasattr(feature, "meta"):
+            value = feature.meta(spec)
+            if value is not None:
+                meta[name] = value
     return meta
 
 

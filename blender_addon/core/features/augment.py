@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+ORDER = 100  # place in the frame's features (core/features/__init__.py)
+
 
 KEYS = ("brightness", "contrast", "saturation", "hue_deg", "gamma", "blur_sigma_px", "noise_std")
 

@@ -11,6 +11,8 @@ import numpy as np
 from .. import camera as cam
 from ..spec import CameraSpec
 
+ORDER = 10  # place in the frame's features (core/features/__init__.py)
+
 
 def sample(ctx) -> None:
     c = ctx.config.parsed["camera"]

@@ -13,6 +13,8 @@ import numpy as np
 
 from ..spec import CameraFxSpec, ObjectKind
 
+ORDER = 90  # place in the frame's features (core/features/__init__.py)
+
 PATH = "camera"
 
 

@@ -17,6 +17,8 @@ from ..draw import Draw
 from ..geometry import geometry
 from ..spec import ObjectKind, ObjectSpec
 
+ORDER = 40  # place in the frame's features (core/features/__init__.py)
+
 PATH = "scene.distractors"
 
 

@@ -7,6 +7,8 @@ import numpy as np
 from ..color import hex_to_linear
 from ..spec import ObjectKind, ObjectSpec
 
+ORDER = 50  # place in the frame's features (core/features/__init__.py)
+
 
 def sample(ctx) -> None:
     ground = ctx.config.data["scene"].get("ground")

@@ -12,6 +12,8 @@ from .. import camera as cam
 from ..color import kelvin_to_rgb
 from ..spec import LightSpec
 
+ORDER = 20  # place in the frame's features (core/features/__init__.py)
+
 
 def sample(ctx) -> None:
     L = ctx.config.parsed["lighting"]

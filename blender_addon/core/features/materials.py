@@ -22,6 +22,8 @@ from ..draw import Draw, default_section
 from ..image_folders import IMAGE_EXTS, list_images
 from ..spec import MaterialSpec, ObjectKind
 
+ORDER = 70  # place in the frame's features (core/features/__init__.py)
+
 
 def block_for(config, obj) -> tuple[dict | None, dict | None, str | None]:
     """(parsed block, plain block, config path) that applies to ``obj`` (an ObjectSpec)."""

@@ -12,6 +12,8 @@ from .. import camera as cam
 from ..color import PALETTE, hex_to_linear
 from ..spec import ObjectKind, ObjectSpec
 
+ORDER = 30  # place in the frame's features (core/features/__init__.py)
+
 
 def asset_name(data: dict) -> str:
     """An entry's asset as meta names it: its mesh path as written, or ``primitive:<shape>``."""

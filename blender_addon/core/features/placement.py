@@ -16,6 +16,8 @@ from ..placement import non_overlapping, settle
 from ..spec import ObjectKind
 from .distractors import redraw_pose
 
+ORDER = 60  # place in the frame's features (core/features/__init__.py)
+
 MOVABLE = (ObjectKind.OBJECT, ObjectKind.DISTRACTOR)
 
 

@@ -24,6 +24,8 @@ from ..draw import Draw
 from ..image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from ..spec import ObjectKind, ObjectSpec, WorldSpec
 
+ORDER = 80  # place in the frame's features (core/features/__init__.py)
+
 PATH = "world"
 BACK_PLANE_MARGIN = 1.02
 

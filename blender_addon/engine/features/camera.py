@@ -36,3 +36,6 @@ class Camera:
         M = np.array(c.cam2world, float)
         M[:3, :3] = M[:3, :3] @ CV_TO_BLENDER
         ob.matrix_world = Matrix(M.tolist())
+
+
+FEATURE = Camera

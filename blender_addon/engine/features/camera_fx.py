@@ -147,3 +147,6 @@ def euler_xyz(R) -> np.ndarray:
     if abs(sy) < 1.0 - 1e-12:
         return np.array([math.atan2(R[2, 1], R[2, 2]), math.asin(sy), math.atan2(R[1, 0], R[0, 0])])
     return np.array([math.atan2(-R[1, 2], R[1, 1]), math.copysign(math.pi / 2, sy), 0.0])
+
+
+FEATURE = CameraFx

@@ -24,3 +24,6 @@ class Distractors:
 
     def apply(self, spec) -> None:
         """Poses and visibility: :meth:`SceneObjects.apply`."""
+
+
+FEATURE = Distractors

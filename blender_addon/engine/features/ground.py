@@ -24,3 +24,6 @@ class Ground:
 
     def apply(self, spec) -> None:
         """Pose and visibility: :meth:`SceneObjects.apply`."""
+
+
+FEATURE = Ground

@@ -48,3 +48,6 @@ class Lights:
                 light.angle = math.radians(0.5)
             ob.matrix_world = Matrix(np.asarray(ls.light2world).tolist())
             ob.hide_render = False
+
+
+FEATURE = Lights

@@ -266,3 +266,6 @@ class Materials:
             rm = self.materials.get(self.b.objects.bpy_object(o).name)
             if rm is not None:
                 rm.apply(o.material, self.images)
+
+
+FEATURE = Materials

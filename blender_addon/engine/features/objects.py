@@ -49,3 +49,6 @@ class Objects:
 
     def apply(self, spec) -> None:
         """Poses and visibility: :meth:`SceneObjects.apply`."""
+
+
+FEATURE = Objects

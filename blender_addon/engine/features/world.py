@@ -157,3 +157,6 @@ class World:
 def _key(p: str) -> str:
     from pathlib import Path
     return str(Path(p).resolve())
+
+
+FEATURE = World
