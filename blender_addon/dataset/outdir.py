@@ -5,7 +5,8 @@ Rules (``synthblend render``):
 * a path that is a file, or a non-empty folder that holds no synthblend dataset: refused (exit 2);
 * a dataset made from a different config (``config_identity`` differs): refused unless ``--overwrite``;
 * the same config: frames already complete are kept with ``--resume``, re-rendered with
-  ``--overwrite``, and otherwise refused (so a typo never silently replaces data);
+  ``--overwrite`` (which also removes frames past the new frame count), and otherwise refused (so a
+  typo never silently replaces data);
 * shards of one run (``--shard K/N``) write disjoint frames into one folder, no flag needed.
 """
 from __future__ import annotations
@@ -78,7 +79,8 @@ def prepare(out: Path, config, frames: list[int], resume: bool, overwrite: bool)
         wipe(out)
         return list(frames)
     if overwrite:
-        for i in frames:
+        # the frames this run renders, and those past its frame count (no shard of it renders them)
+        for i in sorted(set(frames) | {i for i in done if i >= config.frames}):
             remove_frame(out, i)
         return list(frames)
     existing = [i for i in frames if i in done]

@@ -1,5 +1,8 @@
 """``bpy.ops.synthblend.*``: load/save config, randomize, render dataset, and panel helpers.
 
+Longer than 400 lines: the add-on's operator classes, which Blender registers as one list; each is
+small and does one thing.
+
 Each operator reports problems as Blender reports with the CLI's one-line messages
 (``error: <file>:<line>: <key>: <what>``); called from a script, a failed operator raises RuntimeError
 with that text. The scene is built into the open file with the engine's SceneBuilder (no reset: the

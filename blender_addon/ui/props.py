@@ -1,5 +1,8 @@
 """``bpy.types.Scene.synthblend``: PropertyGroups generated from the config schema, one to one.
 
+Longer than 400 lines: one job, the two directions of one mapping (schema field -> bpy property
+and back: defaults, distribution forms, flags, paths) that must stay next to each other.
+
 Every key of :data:`synthblend.core.schema.SCHEMA` becomes a property (so keys added to the schema
 appear in the panel and round-trip through save/load without UI code):
 
