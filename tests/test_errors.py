@@ -508,7 +508,10 @@ def test_writer_enospc_leaves_no_partial_frame(tmp_path, monkeypatch, fail_at):
     w.write_frame(1, {"frame": 1, "old": True}, **_frame_arrays())
     before = tree_hashes(tmp_path)
     calls = {"n": 0}
-    real_png, real_exr = wmod._WRITERS["rgb"], wmod._WRITERS["depth"]
+    from dataclasses import replace
+
+    from synthblend.dataset import codecs
+    real_png, real_exr = codecs.save_png, codecs.CODECS["exr_depth"].write
     real_write_bytes = Path.write_bytes
 
     def maybe_fail():
@@ -529,10 +532,9 @@ def test_writer_enospc_leaves_no_partial_frame(tmp_path, monkeypatch, fail_at):
             maybe_fail()
         return real_write_bytes(self, data)
 
-    monkeypatch.setitem(wmod._WRITERS, "rgb", png)
-    monkeypatch.setitem(wmod._WRITERS, "instance", png)
-    monkeypatch.setitem(wmod._WRITERS, "semantic", png)
-    monkeypatch.setitem(wmod._WRITERS, "depth", exr)
+    for name in ("png_rgb8", "png_u16"):
+        monkeypatch.setitem(codecs.CODECS, name, replace(codecs.CODECS[name], write=png))
+    monkeypatch.setitem(codecs.CODECS, "exr_depth", replace(codecs.CODECS["exr_depth"], write=exr))
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
     for frame in (1, 2):          # re-writing an existing frame, and a new one
         calls["n"] = 0

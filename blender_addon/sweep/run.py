@@ -94,7 +94,7 @@ def render_sweep(sweep: Sweep, out: str | os.PathLike, *, seed: int | None = Non
 
     out = Path(out)
     if backend == "ray":
-        from ..ray_backend import check_ray
+        from ..runners.ray_backend import check_ray
         check_ray(ray_address)
     prepare_sweep_dir(out, overwrite)
     if not overwrite:                        # refuse before anything is written
@@ -127,5 +127,5 @@ def _ray(backend: str, address: str | None):
     last if started here."""
     if backend != "ray":
         return contextlib.nullcontext()
-    from ..ray_backend import ray_runtime
+    from ..runners.ray_backend import ray_runtime
     return ray_runtime(address)
