@@ -124,7 +124,7 @@ def draw_progress(layout, owner, prop: str, text: str) -> None:
         row.prop(owner, prop, text=text, slider=True)
 
 
-# -- domain randomization (engine/materials.py, engine/background.py, engine/camera_fx.py) --------
+# -- domain randomization (engine/features/materials.py, world.py, camera_fx.py) --------------------
 
 def principled_input(bsdf, key: str):
     """A Principled BSDF input by role: ``specular`` is 'Specular IOR Level' on 4.0+, 'Specular'

@@ -5,7 +5,7 @@ look-at point's distance along the optical axis). Motion blur: the camera's tran
 frame, m) and rotation (about its x, y, z axes, deg) during the exposure, and each object's world
 translation during the exposure (``object_translation``, per object, in instance-id order). The
 exposure is centred on the frame's poses: the poses in meta are those at mid-exposure, and the ground
-truth (depth, instance, normals) comes from a second, sharp render of those poses (engine/camera_fx.py).
+truth (depth, instance, normals) comes from a second, sharp render of those poses (engine/features/camera_fx.py).
 """
 from __future__ import annotations
 
