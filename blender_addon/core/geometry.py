@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class Geometry:
     """An asset's triangles in its raw coordinates, with what placement needs."""

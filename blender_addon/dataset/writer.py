@@ -18,6 +18,7 @@ from ..core.outputs import BY_NAME
 from . import layout
 from .codecs import CODECS, load_png, save_png  # noqa: F401  (load_png/save_png: public here too)
 
+
 def _json_default(o):
     if isinstance(o, np.integer):
         return int(o)

@@ -8,7 +8,8 @@ import trimesh
 
 import synthblend
 from synthblend.core.errors import InputError
-from synthblend.dataset import layout, writer as writer_mod
+from synthblend.dataset import layout
+from synthblend.dataset import writer as writer_mod
 from synthblend.dataset.reader import open_dataset
 from synthblend.dataset.writer import DatasetWriter
 from synthdata import synth_dataset  # noqa: F401 (fixture)
