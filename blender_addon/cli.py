@@ -123,7 +123,7 @@ def _gpu_ids(text):
     try:
         return [int(x) for x in text.split(",")]
     except ValueError:
-        raise InputError("--gpu-ids", f"expected comma-separated integers, got {text!r}")
+        raise InputError("--gpu-ids", f"expected comma-separated integers, got {text!r}") from None
 
 
 def gpu_count() -> int:

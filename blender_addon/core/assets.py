@@ -36,10 +36,10 @@ def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
     except InputError:
         raise
     except PermissionError as e:
-        raise InputError(label, f"cannot read mesh file {path}: {e.strerror}")
+        raise InputError(label, f"cannot read mesh file {path}: {e.strerror}") from None
     except Exception as e:  # trimesh raises many types for corrupt files
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InputError(label, f"cannot load mesh file {path}: {msg}")
+        raise InputError(label, f"cannot load mesh file {path}: {msg}") from None
     if not isinstance(mesh, trimesh.Trimesh):
         raise InputError(label, f"no triangle mesh in {path} (got {type(mesh).__name__})")
     v = np.asarray(mesh.vertices, dtype=np.float64)

@@ -201,7 +201,7 @@ def read_yaml(path: Path) -> tuple[Any, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), "", f"cannot read: {e}")
+        raise ConfigError(str(path), "", f"cannot read: {e}") from None
     try:
         _check_structure(str(path), yaml.compose(text, Loader=yaml.SafeLoader))
         raw = yaml.safe_load(text)
@@ -209,9 +209,9 @@ def read_yaml(path: Path) -> tuple[Any, str]:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(str(path), "", f"YAML syntax error: {problem}", line)
+        raise ConfigError(str(path), "", f"YAML syntax error: {problem}", line) from None
     except RecursionError:
-        raise ConfigError(str(path), "", "YAML nested too deeply")
+        raise ConfigError(str(path), "", "YAML nested too deeply") from None
     if raw is None:
         raise ConfigError(str(path), "", "the file is empty")
     return raw, text

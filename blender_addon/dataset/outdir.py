@@ -32,7 +32,7 @@ def read_manifest(out: Path) -> dict | None:
     try:
         return json.loads(p.read_text())
     except (OSError, ValueError) as e:
-        raise InputError(str(p), f"existing dataset.json is unreadable ({e}); pass --overwrite to replace it")
+        raise InputError(str(p), f"existing dataset.json is unreadable ({e}); pass --overwrite to replace it") from None
 
 
 def complete_frames(out: Path) -> set[int]:

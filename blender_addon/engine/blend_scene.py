@@ -70,7 +70,7 @@ def open_blend(path) -> None:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
     except RuntimeError as e:
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
-        raise InputError("scene.blend", f"cannot open {path}: {msg}")
+        raise InputError("scene.blend", f"cannot open {path}: {msg}") from None
 
 
 # ---------------------------------------------------------------------------- generated datablocks

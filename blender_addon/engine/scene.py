@@ -130,7 +130,7 @@ class SceneBuilder:
                 self.gpu_backend = compat.enable_gpu(scene, self.gpu_ids)
             except RuntimeError as e:
                 where = f"{self.config.path}: render.device" if self.config.path else "render.device"
-                raise InputError(where, f"gpu requested but {e}; use device: cpu")
+                raise InputError(where, f"gpu requested but {e}; use device: cpu") from None
         from ..core import quality
         q = quality.gt_only_settings() if self.gt_only else r
         cyc.samples = q["samples"]
