@@ -72,7 +72,8 @@ for i, p in enumerate(args["meshes"]):
     ob = bpy.data.objects.new(f"o{i}", me); sc.collection.objects.link(ob); ob.pass_index = i + 1; obs.append(ob)
 g = bpy.data.meshes.new("g"); g.from_pydata([(-2,-2,0),(2,-2,0),(2,2,0),(-2,2,0)], [], [(0,1,2),(0,2,3)])
 gob = bpy.data.objects.new("ground", g); sc.collection.objects.link(gob); gob.pass_index = 9
-ld = bpy.data.lights.new("L", "POINT"); ld.energy = 300; lo = bpy.data.objects.new("L", ld); sc.collection.objects.link(lo)
+ld = bpy.data.lights.new("L", "POINT"); ld.energy = 300
+lo = bpy.data.objects.new("L", ld); sc.collection.objects.link(lo)
 cd = bpy.data.cameras.new("C"); co = bpy.data.objects.new("C", cd); sc.collection.objects.link(co); sc.camera = co
 cd.lens = 35
 sc.world = bpy.data.worlds.new("W")
@@ -131,7 +132,8 @@ def timed(cmd: list[str], env=None) -> tuple[float, float]:
     wrapper = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
                "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
                "w = time.perf_counter() - t; "
-               "print(json.dumps([r.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.stderr[-2000:]]))")
+               "print(json.dumps([r.returncode, w, "
+               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.stderr[-2000:]]))")
     out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, env=env)
     rc, wall, rss, err = json.loads(out.stdout.strip().splitlines()[-1])
     if rc != 0:
@@ -209,7 +211,8 @@ def main(argv=None) -> int:
             print(f"  first frame        {r['first_frame_s']:.2f} s after start "
                   f"({r['first_frame_beyond_import_bpy_s']:.2f} s beyond import bpy; "
                   f"{r['startup_s']:.2f} s of it is not the frame's own render)")
-        print(f"  overhead per frame {r['per_frame_overhead_ms']:.1f} ms outside render and write (sample, apply, decode)")
+        print(f"  overhead per frame {r['per_frame_overhead_ms']:.1f} ms outside render and write "
+              "(sample, apply, decode)")
     return 0
 
 

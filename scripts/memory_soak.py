@@ -177,8 +177,9 @@ def main(argv=None) -> int:
     else:
         W, H = a.resolution
         for r in reports:
-            print(f"{r['frames']:6d} frames ({W}x{H}, {a.samples} sample(s), denoise {not a.no_denoise}): worker peak RSS "
-                  f"{r['peak_rss_kb'] / 1024:.1f} MiB (after frame 1: {r['peak_rss_after_first_frame_kb'] / 1024:.1f} MiB), "
+            print(f"{r['frames']:6d} frames ({W}x{H}, {a.samples} sample(s), denoise {not a.no_denoise}): "
+                  f"worker peak RSS {r['peak_rss_kb'] / 1024:.1f} MiB "
+                  f"(after frame 1: {r['peak_rss_after_first_frame_kb'] / 1024:.1f} MiB), "
                   f"growth over the second half {r['growth_kb_per_frame']:.2f} KiB/frame, "
                   f"{r['seconds']:.1f} s; datablocks at the end: "
                   + ", ".join(f"{k} {v}" for k, v in r["datablocks"].items() if v))
