@@ -102,7 +102,7 @@ def test_extension_zip_follows_the_extension_format(dist):
 
 def test_build_is_deterministic(dist, tmp_path):
     again = build_zips(tmp_path)
-    for a, b in zip(dist, again):
+    for a, b in zip(dist, again, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 

@@ -15,7 +15,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     """Cross-key checks the schema cannot express."""
     objs = (data.get("scene") or {}).get("objects") or []
     n_instances = 0
-    for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [])):
+    for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [], strict=True)):
         if not o or p is None:   # not a mapping: reported already
             continue
         parts = ["scene", "objects", i]

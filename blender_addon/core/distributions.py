@@ -165,7 +165,7 @@ def _pair(spec, name, kind, allow_vec: bool):
 
 
 def _le(lo, hi) -> bool:
-    return all(x <= y for x, y in zip(np.atleast_1d(lo), np.atleast_1d(hi)))
+    return all(x <= y for x, y in zip(np.atleast_1d(lo), np.atleast_1d(hi), strict=True))
 
 
 def parse(value, kind: str, allowed: Sequence[str] | None = None) -> Dist:

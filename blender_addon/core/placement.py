@@ -266,7 +266,7 @@ def settle(items, ground_half: float | None, floor: bool = True):
     Returns ({key: settled obj2world}, {key: support}) where support is "ground", the key of an
     object it rests on, or "none" (no floor and nothing below)."""
     order = []
-    for idx, (key, g, T) in enumerate(items):
+    for idx, (_key, g, T) in enumerate(items):
         T = np.asarray(T, float)
         low = float((g.vertices @ T[:3, :3].T + T[:3, 3])[:, 2].min())
         order.append((low, idx))

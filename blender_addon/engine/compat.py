@@ -189,7 +189,7 @@ def set_key_values(obj, path: str, values) -> None:
         if fc.data_path != path:
             continue
         pts = sorted(fc.keyframe_points, key=lambda k: k.co[0])
-        for kp, v in zip(pts, values):
+        for kp, v in zip(pts, values, strict=False):
             x = float(v[fc.array_index])
             kp.co = (kp.co[0], x)
             kp.handle_left = (kp.handle_left[0], x)
