@@ -62,117 +62,156 @@ def _thicken(P, eps):
     return np.concatenate([P] + extra)
 
 
-def convex_hull(points) -> Hull3:
-    """Quickhull of ``points`` (Nx3)."""
-    P = np.asarray(points, np.float64)
+def _tolerance(P) -> float:
+    """The coplanarity tolerance: relative to the point cloud's size (absolute coordinates and extent)."""
     scale = float(np.abs(P).max()) if len(P) else 1.0
     ext = float(np.ptp(P, axis=0).max()) if len(P) else 0.0
-    eps = 1e-10 * max(scale, ext, 1e-300) + 1e-300
+    return 1e-10 * max(scale, ext, 1e-300) + 1e-300
+
+
+def _start(P, eps):
+    """(points, initial simplex): flat or colinear points are thickened first."""
     init = _initial_simplex(P, eps * 10)
     if init is None:
         P = _thicken(P, eps)
         init = _initial_simplex(P, eps * 10)
         if init is None:  # pragma: no cover - a single point
             raise ValueError("cannot build a convex hull of a single point")
-    i0, i1, i2, i3 = init
-    centre = P[[i0, i1, i2, i3]].mean(0)
-    faces: dict[int, list] = {}
-    planes: dict[int, tuple] = {}
-    edge_face: dict[tuple, int] = {}
-    outside: dict[int, np.ndarray] = {}
-    next_id = 0
+    return P, init
 
-    def add_face(a, b, c):
-        nonlocal next_id
-        n, d = _plane(P, (a, b, c))
+
+class _Quickhull:
+    """The state of one Quickhull run: faces (vertex triples, counter-clockwise from outside) and
+    their planes by id (ids in creation order), the face on each directed edge, and the points
+    outside each face that still wait to be added."""
+
+    def __init__(self, P, eps, init):
+        self.P = P
+        self.eps = eps
+        self.faces: dict[int, list] = {}
+        self.planes: dict[int, tuple] = {}
+        self.edge_face: dict[tuple, int] = {}
+        self.outside: dict[int, np.ndarray] = {}
+        self.next_id = 0
+        i0, i1, i2, i3 = init
+        centre = P[[i0, i1, i2, i3]].mean(0)
+        new = [self._add_oriented(i0, i1, i2, centre), self._add_oriented(i0, i1, i3, centre),
+               self._add_oriented(i0, i2, i3, centre), self._add_oriented(i1, i2, i3, centre)]
+        self._assign(np.setdiff1d(np.arange(len(P)), [i0, i1, i2, i3]), new)
+
+    def _new_face(self, a, b, c, n, d) -> int:
+        fid = self.next_id
+        self.next_id += 1
+        self.faces[fid] = [a, b, c]
+        self.planes[fid] = (n, d)
+        for e in ((a, b), (b, c), (c, a)):
+            self.edge_face[e] = fid
+        return fid
+
+    def _add_oriented(self, a, b, c, centre) -> int:
+        """A face of the initial simplex, wound so that ``centre`` is inside."""
+        n, d = _plane(self.P, (a, b, c))
         if n @ centre + d > 0:
             a, b = b, a
             n, d = -n, -d
-        fid = next_id
-        next_id += 1
-        faces[fid] = [a, b, c]
-        planes[fid] = (n, d)
-        for e in ((a, b), (b, c), (c, a)):
-            edge_face[e] = fid
-        return fid
+        return self._new_face(a, b, c, n, d)
 
-    new = [add_face(i0, i1, i2), add_face(i0, i1, i3), add_face(i0, i2, i3), add_face(i1, i2, i3)]
-    cand = np.setdiff1d(np.arange(len(P)), [i0, i1, i2, i3])
-
-    def assign(pts, fids):
+    def _assign(self, pts, fids) -> None:
+        """Give each point of ``pts`` to the first face of ``fids`` it lies outside of."""
         rest = pts
         for f in fids:
             if len(rest) == 0:
                 break
-            n, d = planes[f]
-            dist = P[rest] @ n + d
-            out = dist > eps
+            n, d = self.planes[f]
+            dist = self.P[rest] @ n + d
+            out = dist > self.eps
             if out.any():
-                outside[f] = rest[out]
+                self.outside[f] = rest[out]
                 rest = rest[~out]
 
-    assign(cand, new)
-    while True:
-        open_faces = [f for f in sorted(outside) if len(outside[f])]
-        if not open_faces:
-            break
-        f0 = open_faces[0]
-        n, d = planes[f0]
-        pts = outside[f0]
-        p = int(pts[np.argmax(P[pts] @ n + d)])
-        # visible faces: flood from f0 across edges
+    def _visible(self, f0, p) -> set:
+        """The faces point ``p`` sees: flood from ``f0`` across edges."""
         visible = {f0}
         stack = [f0]
         while stack:
             f = stack.pop()
-            a, b, c = faces[f]
+            a, b, c = self.faces[f]
             for e in ((b, a), (c, b), (a, c)):
-                g = edge_face.get(e)
+                g = self.edge_face.get(e)
                 if g is None or g in visible:
                     continue
-                ng, dg = planes[g]
-                if P[p] @ ng + dg > eps:
+                ng, dg = self.planes[g]
+                if self.P[p] @ ng + dg > self.eps:
                     visible.add(g)
                     stack.append(g)
+        return visible
+
+    def _horizon(self, visible) -> list:
+        """The edges of the visible faces whose other face is not visible, in face-id order."""
         horizon = []
         for f in sorted(visible):
-            a, b, c = faces[f]
+            a, b, c = self.faces[f]
             for e in ((a, b), (b, c), (c, a)):
-                g = edge_face.get((e[1], e[0]))
+                g = self.edge_face.get((e[1], e[0]))
                 if g is not None and g not in visible:
                     horizon.append(e)
-        orphans = [outside.pop(f) for f in sorted(visible) if f in outside]
+        return horizon
+
+    def _remove(self, visible) -> list:
+        """Delete the visible faces; returns their outside point sets, in face-id order."""
+        orphans = [self.outside.pop(f) for f in sorted(visible) if f in self.outside]
         for f in visible:
-            a, b, c = faces.pop(f)
-            planes.pop(f)
+            a, b, c = self.faces.pop(f)
+            self.planes.pop(f)
             for e in ((a, b), (b, c), (c, a)):
-                if edge_face.get(e) == f:
-                    del edge_face[e]
-        made = []
-        for a, b in horizon:
-            fid = next_id
-            next_id += 1
-            nn, dd = _plane(P, (a, b, p))
-            faces[fid] = [a, b, p]
-            planes[fid] = (nn, dd)
-            for e in ((a, b), (b, p), (p, a)):
-                edge_face[e] = fid
-            made.append(fid)
+                if self.edge_face.get(e) == f:
+                    del self.edge_face[e]
+        return orphans
+
+    def _add_farthest_point(self, f0) -> None:
+        """Add the point farthest outside face ``f0``: replace what it sees by a cone to the horizon."""
+        n, d = self.planes[f0]
+        pts = self.outside[f0]
+        p = int(pts[np.argmax(self.P[pts] @ n + d)])
+        visible = self._visible(f0, p)
+        horizon = self._horizon(visible)
+        orphans = self._remove(visible)
+        made = [self._new_face(a, b, p, *_plane(self.P, (a, b, p))) for a, b in horizon]
         if orphans:
             pts = np.concatenate(orphans)
             pts = pts[pts != p]
-            assign(pts, made)
-    ids = sorted(faces)
-    S = np.array([faces[f] for f in ids], np.int64)
-    eq = np.array([[*planes[f][0], planes[f][1]] for f in ids], np.float64)
-    pos = {f: k for k, f in enumerate(ids)}
-    nb = np.empty((len(ids), 3), np.int64)
-    for k, f in enumerate(ids):
-        a, b, c = faces[f]
-        # opposite vertex j: the edge not containing it
-        for j, e in enumerate(((b, c), (c, a), (a, b))):
-            nb[k, j] = pos[edge_face[(e[1], e[0])]]
-    return Hull3(P, S, eq, nb, np.unique(S))
+            self._assign(pts, made)
+
+    def run(self) -> None:
+        while True:
+            open_faces = [f for f in sorted(self.outside) if len(self.outside[f])]
+            if not open_faces:
+                break
+            self._add_farthest_point(open_faces[0])
+
+    def hull(self) -> Hull3:
+        faces, edge_face = self.faces, self.edge_face
+        ids = sorted(faces)
+        S = np.array([faces[f] for f in ids], np.int64)
+        eq = np.array([[*self.planes[f][0], self.planes[f][1]] for f in ids], np.float64)
+        pos = {f: k for k, f in enumerate(ids)}
+        nb = np.empty((len(ids), 3), np.int64)
+        for k, f in enumerate(ids):
+            a, b, c = faces[f]
+            # opposite vertex j: the edge not containing it
+            for j, e in enumerate(((b, c), (c, a), (a, b))):
+                nb[k, j] = pos[edge_face[(e[1], e[0])]]
+        return Hull3(self.P, S, eq, nb, np.unique(S))
+
+
+def convex_hull(points) -> Hull3:
+    """Quickhull of ``points`` (Nx3)."""
+    P = np.asarray(points, np.float64)
+    eps = _tolerance(P)
+    P, init = _start(P, eps)
+    qh = _Quickhull(P, eps, init)
+    qh.run()
+    return qh.hull()
 
 
 def hull_2d(points) -> np.ndarray:
