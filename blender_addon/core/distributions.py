@@ -168,54 +168,79 @@ def _le(lo, hi) -> bool:
     return all(x <= y for x, y in zip(np.atleast_1d(lo), np.atleast_1d(hi), strict=True))
 
 
+def _dist_name(value: dict) -> str:
+    """The one distribution key of a mapping (its other keys must be that distribution's options)."""
+    keys = [k for k in value if k in DIST_NAMES]
+    if len(keys) != 1:
+        raise ValueError(
+            f"a distribution needs exactly one of {', '.join(DIST_NAMES)}; got keys {sorted(map(str, value))}"
+        )
+    name = keys[0]
+    extra_ok = {"normal": {"clip"}, "choice": {"weights"}}.get(name, set())
+    extra = [k for k in value if k != name and k not in extra_ok]
+    if extra:
+        raise ValueError(f"unknown key {extra[0]!r} in a {name} distribution")
+    return name
+
+
+def _parse_choice(value: dict, kind: str, allowed: Sequence[str] | None) -> Dist:
+    spec = value["choice"]
+    if not isinstance(spec, (list, tuple)) or len(spec) == 0:
+        raise ValueError(f"choice takes a non-empty list, got {spec!r}")
+    items = tuple(check_constant(v, kind, allowed) for v in spec)
+    weights = value.get("weights")
+    if weights is not None:
+        if (not isinstance(weights, (list, tuple)) or len(weights) != len(items)
+                or not all(_is_num(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+            raise ValueError(
+                f"choice weights must be {len(items)} non-negative numbers with a positive sum, got {weights!r}"
+            )
+        weights = tuple(float(w) for w in weights)
+    return Dist("choice", kind, items, weights=weights, raw=value)
+
+
+def _check_numeric_kind(name: str, kind: str) -> None:
+    """A numeric distribution ``name`` fits a key of type ``kind`` (randint for ints only, and only it)."""
+    if kind == "str":
+        raise ValueError(f"{name} gives numbers; this key takes a string or {{choice: [...]}}")
+    if kind == "int" and name != "randint":
+        raise ValueError(f"this key takes an integer: use a constant, randint or choice, not {name}")
+    if kind != "int" and name == "randint":
+        raise ValueError("randint gives integers; use uniform for real numbers")
+
+
+def _parse_normal(value: dict, kind: str, lo, hi) -> Dist:
+    if not _le(np.zeros_like(np.atleast_1d(hi)), hi):
+        raise ValueError(f"normal std must be >= 0, got {hi!r}")
+    clip = value.get("clip")
+    if clip is not None:
+        clip = _pair(clip, "clip", kind, allow_vec=True)
+        if not _le(*clip):
+            raise ValueError(f"clip lo > hi in {list(clip)!r}")
+    return Dist("normal", kind, (lo, hi), clip=clip, raw=value)
+
+
+def _parse_mapping(value: dict, kind: str, allowed: Sequence[str] | None) -> Dist:
+    """A distribution written as a mapping (``{uniform: [lo, hi]}``, ``{choice: [...]}``, ...)."""
+    name = _dist_name(value)
+    if name == "choice":
+        return _parse_choice(value, kind, allowed)
+    spec = value[name]
+    _check_numeric_kind(name, kind)
+    lo, hi = _pair(spec, name, kind, allow_vec=True)
+    if name == "normal":
+        return _parse_normal(value, kind, lo, hi)
+    if not _le(lo, hi):
+        raise ValueError(f"{name} lo > hi in {spec!r}")
+    if name == "loguniform" and not all(x > 0 for x in np.atleast_1d(lo)):
+        raise ValueError(f"loguniform needs lo > 0, got {spec!r}")
+    return Dist(name, kind, (lo, hi), raw=value)
+
+
 def parse(value, kind: str, allowed: Sequence[str] | None = None) -> Dist:
     """Parse a config value expecting ``kind``; ``allowed`` restricts string values (enums)."""
     if kind not in KINDS:  # pragma: no cover - programming error
         raise AssertionError(kind)
     if isinstance(value, dict):
-        keys = [k for k in value if k in DIST_NAMES]
-        if len(keys) != 1:
-            raise ValueError(
-                f"a distribution needs exactly one of {', '.join(DIST_NAMES)}; got keys {sorted(map(str, value))}"
-            )
-        name = keys[0]
-        extra_ok = {"normal": {"clip"}, "choice": {"weights"}}.get(name, set())
-        extra = [k for k in value if k != name and k not in extra_ok]
-        if extra:
-            raise ValueError(f"unknown key {extra[0]!r} in a {name} distribution")
-        spec = value[name]
-        if name == "choice":
-            if not isinstance(spec, (list, tuple)) or len(spec) == 0:
-                raise ValueError(f"choice takes a non-empty list, got {spec!r}")
-            items = tuple(check_constant(v, kind, allowed) for v in spec)
-            weights = value.get("weights")
-            if weights is not None:
-                if (not isinstance(weights, (list, tuple)) or len(weights) != len(items)
-                        or not all(_is_num(w) and w >= 0 for w in weights) or sum(weights) <= 0):
-                    raise ValueError(
-                        f"choice weights must be {len(items)} non-negative numbers with a positive sum, got {weights!r}"
-                    )
-                weights = tuple(float(w) for w in weights)
-            return Dist("choice", kind, items, weights=weights, raw=value)
-        if kind == "str":
-            raise ValueError(f"{name} gives numbers; this key takes a string or {{choice: [...]}}")
-        if kind == "int" and name != "randint":
-            raise ValueError(f"this key takes an integer: use a constant, randint or choice, not {name}")
-        if kind != "int" and name == "randint":
-            raise ValueError("randint gives integers; use uniform for real numbers")
-        lo, hi = _pair(spec, name, kind, allow_vec=True)
-        if name == "normal":
-            if not _le(np.zeros_like(np.atleast_1d(hi)), hi):
-                raise ValueError(f"normal std must be >= 0, got {hi!r}")
-            clip = value.get("clip")
-            if clip is not None:
-                clip = _pair(clip, "clip", kind, allow_vec=True)
-                if not _le(*clip):
-                    raise ValueError(f"clip lo > hi in {list(clip)!r}")
-            return Dist("normal", kind, (lo, hi), clip=clip, raw=value)
-        if not _le(lo, hi):
-            raise ValueError(f"{name} lo > hi in {spec!r}")
-        if name == "loguniform" and not all(x > 0 for x in np.atleast_1d(lo)):
-            raise ValueError(f"loguniform needs lo > 0, got {spec!r}")
-        return Dist(name, kind, (lo, hi), raw=value)
+        return _parse_mapping(value, kind, allowed)
     return Dist("const", kind, (check_constant(value, kind, allowed),), raw=value)
