@@ -10,6 +10,8 @@ from pathlib import Path
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .schema import MAX_INSTANCES
 
+_COLOUR = r"#[0-9a-fA-F]{6}"
+
 
 def check_semantics(v, data: dict, parsed: dict) -> None:
     """Cross-key checks the schema cannot express."""
@@ -18,38 +20,14 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [], strict=True)):
         if not o or p is None:   # not a mapping: reported already
             continue
-        parts = ["scene", "objects", i]
-        count = p.get("count")
-        if count is not None:
-            n_instances += int(max(count.values() if count.values() is not None else [count.bounds()[1]]))
-        has_mesh, has_prim = o.get("mesh") is not None, o.get("primitive") is not None
-        if has_mesh == has_prim:
-            v.err(parts, "each object needs exactly one of 'mesh' or 'primitive'")
-            continue
-        if has_mesh and p.get("mesh") is not None:
-            path = p["mesh"]
-            if not path.exists():
-                v.err(parts + ["mesh"], f"file not found: {path}")
-            elif not path.is_file():
-                v.err(parts + ["mesh"], f"not a file: {path}")
-        if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
-            o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
-            p["category"] = o["category"]
-        color = o.get("color")
-        if color is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(color)):
-            v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
-    blend = (parsed.get("scene") or {}).get("blend")
-    if blend is not None:
-        if not blend.exists():
-            v.err(["scene", "blend"], f"file not found: {blend}")
-        elif not blend.is_file():
-            v.err(["scene", "blend"], f"not a file: {blend}")
+        n_instances += _check_object(v, ["scene", "objects", i], o, p)
+    _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     ground = (data.get("scene") or {}).get("ground")
     if n_instances + bool(ground) > MAX_INSTANCES:
         v.err(["scene", "objects"], f"the objects' largest counts add up to {n_instances}"
                                     f"{' plus the ground' if ground else ''}; at most {MAX_INSTANCES} "
                                     "instances fit in Blender's object index")
-    if ground and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(ground.get("color", ""))):
+    if ground and not re.fullmatch(_COLOUR, str(ground.get("color", ""))):
         v.err(["scene", "ground", "color"], f"expected a colour #rrggbb, got {ground.get('color')!r}")
     cam = data.get("camera") or {}
     if isinstance(cam.get("clip_start"), float) and isinstance(cam.get("clip_end"), float):
@@ -60,6 +38,38 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     except (TypeError, AttributeError, KeyError, IndexError, ValueError):
         if not v.errors:   # valid so far: a real bug. Otherwise malformed values, reported already
             raise
+
+
+def _check_file(v, parts: list, path) -> None:
+    """A path that must name an existing file (None: not given, nothing to check)."""
+    if path is None:
+        return
+    if not path.exists():
+        v.err(parts, f"file not found: {path}")
+    elif not path.is_file():
+        v.err(parts, f"not a file: {path}")
+
+
+def _check_object(v, parts: list, o: dict, p: dict) -> int:
+    """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category.
+    Returns its largest instance count (0 without a count)."""
+    n = 0
+    count = p.get("count")
+    if count is not None:
+        n = int(max(count.values() if count.values() is not None else [count.bounds()[1]]))
+    has_mesh, has_prim = o.get("mesh") is not None, o.get("primitive") is not None
+    if has_mesh == has_prim:
+        v.err(parts, "each object needs exactly one of 'mesh' or 'primitive'")
+        return n
+    if has_mesh:
+        _check_file(v, parts + ["mesh"], p.get("mesh"))
+    if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
+        o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
+        p["category"] = o["category"]
+    color = o.get("color")
+    if color is not None and not re.fullmatch(_COLOUR, str(color)):
+        v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
+    return n
 
 
 def _check_folder(v, parts, folder, exts, needed: bool, what: str):
