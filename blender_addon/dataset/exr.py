@@ -17,6 +17,8 @@ never imports ``OpenEXR``.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import struct
 import zlib
@@ -82,6 +84,43 @@ def read_exr(path) -> dict[str, np.ndarray]:
     return out
 
 
+def _write_native(exr, path: str, chans: dict[str, np.ndarray]) -> None:
+    """Write ``chans`` with the OpenEXR package (ZIP, scanlines). Its writer raises RuntimeError for
+    every failure, a full disk included ("... No space left on device."): a failed write is tried again
+    with Python's own file I/O, which names the operating-system error (ENOSPC, EDQUOT, EIO, ...) as
+    the OSError it is; a failure that is not the file system's stays the RuntimeError it was."""
+    header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
+    try:
+        with exr.File(header, dict(chans)) as f:       # a copy: File turns the values into Channels
+            f.write(path)
+    except RuntimeError as e:
+        cause = _os_cause(path, chans, str(e))
+        if cause is not None:
+            raise cause from e
+        raise
+
+
+# out of room: the errors a retry can miss when its file comes out a little smaller than the native one
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _os_cause(path: str, chans: dict[str, np.ndarray], message: str) -> OSError | None:
+    """Why writing ``path`` failed, if the file system says so: the OSError of writing the same
+    channels (pure path, within a few percent of the size) there; or, if that fits, an out-of-room
+    error the native ``message`` names. Else None. Leaves no file at ``path``."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)                  # the native writer's partial file
+    try:
+        write_exr_pure(path, chans)
+    except OSError as oe:
+        return OSError(oe.errno, oe.strerror or os.strerror(oe.errno or 0), path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    code = next((c for c in _NO_ROOM if os.strerror(c) in message), None)
+    return None if code is None else OSError(code, os.strerror(code), path)
+
+
 def write_depth_exr(path, depth: np.ndarray) -> None:
     """Write ``depth`` (HxW, meters) as one float32 channel ``Y``, ZIP compression."""
     path = os.fspath(path)
@@ -92,9 +131,7 @@ def write_depth_exr(path, depth: np.ndarray) -> None:
     if exr is None:
         write_exr_pure(path, {"Y": depth})
         return
-    header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
-    with exr.File(header, {"Y": depth}) as f:
-        f.write(path)
+    _write_native(exr, path, {"Y": depth})
 
 
 def write_normals_exr(path, normals: np.ndarray) -> None:
@@ -108,9 +145,7 @@ def write_normals_exr(path, normals: np.ndarray) -> None:
     if exr is None:
         write_exr_pure(path, chans)
         return
-    header = {"compression": exr.ZIP_COMPRESSION, "type": exr.scanlineimage}
-    with exr.File(header, chans) as f:
-        f.write(path)
+    _write_native(exr, path, chans)
 
 
 # ------------------------------------------------------------------------------- pure-numpy reader
