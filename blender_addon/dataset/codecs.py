@@ -11,6 +11,7 @@ Every writer gives the same bytes for the same array (fixed PNG compression, no 
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Callable
 
@@ -121,3 +122,83 @@ CODECS: dict[str, Codec] = {
     "exr_xyz": Codec(_xyz, write_normals_exr, _read_xyz),
     "png_mask": Codec(_mask, save_png, lambda p: load_png(p) > 0),
 }
+
+
+# ------------------------------------------------------------------------------------ probes
+# Header-only checks of a file a reader is about to trust (dataset/reader.py): is it the kind of file
+# the codec reads, and its (W, H), without decoding the pixels. ValueError says what is wrong.
+
+#: PIL modes whose pixels each PNG codec's reader turns into the array it promises
+_PNG_MODES = {"png_rgb8": ("RGB", "RGBA", "P"), "png_u16": ("I;16", "I;16B", "I;16L", "I", "L"),
+              "png_mask": ("L",)}
+_EXPECTED = {"png_rgb8": "an 8-bit RGB PNG", "png_u16": "a 16-bit single-channel PNG",
+             "png_mask": "an 8-bit gray PNG (0/255)", "exr_depth": "an EXR depth image (channel Y)",
+             "exr_xyz": "an EXR with channels X, Y, Z"}
+_MODE_NAMES = {"RGB": "an 8-bit RGB", "RGBA": "an 8-bit RGBA", "L": "an 8-bit gray", "LA": "an 8-bit gray+alpha",
+               "P": "a palette", "1": "a 1-bit", "I;16": "a 16-bit gray", "I": "a 32-bit gray", "F": "a float"}
+
+
+def _probe_png(codec: str) -> Callable[[object], tuple[int, int]]:
+    def probe(path) -> tuple[int, int]:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            fmt, mode, size = img.format, img.mode, img.size
+        if fmt != "PNG":
+            raise ValueError(f"is a {fmt or 'non-image'} file, expected {_EXPECTED[codec]}")
+        if mode not in _PNG_MODES[codec]:
+            raise ValueError(f"is {_MODE_NAMES.get(mode, f'a {mode}')} PNG, expected {_EXPECTED[codec]}")
+        return size
+    return probe
+
+
+def exr_header(path) -> tuple[list[str], tuple[int, int]]:
+    """Channel names and ``(W, H)`` of an EXR file's first part, from its header alone."""
+    from .exr import _MAGIC, _Buf, _parse_header
+
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 16)
+        if len(data) < 8 or struct.unpack_from("<i", data)[0] != _MAGIC:
+            raise ValueError("is not an OpenEXR file")
+        try:
+            header = _parse_header(_Buf(data, 8))
+        except (IndexError, ValueError, struct.error):   # a header longer than 64 KiB, or truncated
+            data += fh.read()
+            try:
+                header = _parse_header(_Buf(data, 8))
+            except (IndexError, ValueError, struct.error):
+                raise ValueError("truncated or damaged EXR header") from None
+    if "dataWindow" not in header:
+        raise ValueError("EXR header has no dataWindow")
+    x0, y0, x1, y1 = header["dataWindow"]
+    return [name for name, _ in header.get("channels", [])], (x1 - x0 + 1, y1 - y0 + 1)
+
+
+def _probe_exr(codec: str, channels: tuple[str, ...]) -> Callable[[object], tuple[int, int]]:
+    def probe(path) -> tuple[int, int]:
+        names, size = exr_header(path)
+        if not names or any(c not in names for c in channels):
+            raise ValueError(f"has channels {names}, expected {_EXPECTED[codec]}")
+        return size
+    return probe
+
+
+#: codec name -> probe(path) -> (W, H); ValueError when the file is not of the codec's kind
+PROBES: dict[str, Callable[[object], tuple[int, int]]] = {
+    "png_rgb8": _probe_png("png_rgb8"),
+    "png_u16": _probe_png("png_u16"),
+    "png_mask": _probe_png("png_mask"),
+    "exr_depth": _probe_exr("exr_depth", ()),
+    "exr_xyz": _probe_exr("exr_xyz", ("X", "Y", "Z")),
+}
+
+
+def check_array(codec: str, name: str, a: np.ndarray) -> np.ndarray:
+    """A decoded array as the codec promises it (dtype, rank), or ValueError: what a reader checks
+    after ``CODECS[codec].read``. Masks must be HxW."""
+    if codec == "png_mask":
+        a = np.asarray(a)
+        if a.ndim != 2:
+            raise ValueError(f"{name} must be HxW, got shape {a.shape}")
+        return a.astype(bool, copy=False)
+    return CODECS[codec].check(name, a)

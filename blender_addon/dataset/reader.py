@@ -7,10 +7,17 @@
 >>> loader = torch.utils.data.DataLoader(ds.torch(), batch_size=8, collate_fn=list)
 
 Images are loaded on first access and cached on the :class:`Frame`. Nothing here writes.
+
+What is loaded is checked before anyone sees it: a file must be of its output's kind (codec) and of
+the manifest's ``image_size``, and meta must have the types of the fields readers use, with every
+object's ``mesh`` inside the dataset's ``meshes/`` (:mod:`.frame_checks`). A damaged file raises
+:class:`InputError` naming it (the CLI: exit 2, ``error: <file>: <problem>``).
 """
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -20,8 +27,27 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.outputs import BY_NAME
 from . import layout
-from .codecs import CODECS
+from .codecs import CODECS, PROBES, check_array
+from .frame_checks import image_size_problem, meta_problems
 from .writer import complete_frames
+
+#: what a damaged image file can raise while it is decoded (PIL, zlib, OpenEXR, the pure EXR reader)
+_DECODE_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, SyntaxError, RuntimeError,
+                  zlib.error, struct.error)
+
+
+_UNREAD = object()   # Frame(image_size=...) not given: read dataset.json when it is needed
+
+
+def manifest_image_size(manifest: dict, path: Path) -> tuple[int, int] | None:
+    """The manifest's ``image_size`` as ``(W, H)``, None if absent; InputError if malformed."""
+    size = manifest.get("image_size")
+    if size is None:
+        return None
+    problem = image_size_problem(size)
+    if problem:
+        raise InputError(str(path), problem)
+    return int(size[0]), int(size[1])
 
 
 def _read_json(path: Path):
@@ -40,9 +66,25 @@ class Frame:
     An output the dataset was rendered without is ``None``.
     """
 
-    def __init__(self, root: Path, index: int):
+    def __init__(self, root: Path, index: int, image_size=_UNREAD):
         self.root = Path(root)
         self.index = int(index)
+        if image_size is not _UNREAD:   # the caller has read the manifest: its (W, H), or None
+            self._manifest_size = image_size
+
+    @cached_property
+    def _manifest_size(self) -> tuple[int, int] | None:
+        mpath = self.root / layout.MANIFEST
+        manifest = _read_json(mpath) if mpath.is_file() else None
+        return manifest_image_size(manifest, mpath) if isinstance(manifest, dict) else None
+
+    @cached_property
+    def image_size(self) -> tuple[int, int] | None:
+        """``(W, H)`` every image of the frame must have: dataset.json's, else meta's."""
+        if self._manifest_size is not None:
+            return self._manifest_size
+        size = self.meta.get("image_size")
+        return (int(size[0]), int(size[1])) if size is not None else None
 
     def __repr__(self):
         return f"Frame({str(self.root)!r}, {self.index})"
@@ -54,13 +96,55 @@ class Frame:
         return self.root / layout.output_path(output, self.index)
 
     def load(self, output: str) -> np.ndarray | None:
-        """A per-frame file output as its codec reads it (core/outputs.py), None if absent."""
+        """A per-frame file output as its codec reads it (core/outputs.py), None if absent;
+        InputError when the file is not of the output's kind or size."""
         p = self.path(output)
-        return CODECS[BY_NAME[output].codec].read(p) if p.is_file() else None
+        return self._read(output, p) if p.is_file() else None
+
+    def _read(self, output: str, p: Path) -> np.ndarray:
+        codec = BY_NAME[output].codec
+        try:
+            a = check_array(codec, output, CODECS[codec].read(p))
+        except _DECODE_ERRORS as e:
+            raise InputError(str(p), f"not a valid {output} file ({e})") from None
+        self._check_size(p, (a.shape[1], a.shape[0]) if a.ndim >= 2 else None)
+        return a
+
+    def _check_size(self, p: Path, size) -> None:
+        want = self.image_size
+        if want is not None and tuple(size or ()) != tuple(want):
+            got = "x".join(str(v) for v in size) if size else "no image"
+            raise InputError(str(p), f"image is {got}, the dataset's image_size is {want[0]}x{want[1]}")
+
+    def check(self, outputs=None) -> None:
+        """Check the frame without decoding pixels: meta, and the files of every file output (or of
+        ``outputs``): kind of file and size, from the header. InputError names the first damaged file."""
+        objects = self.objects   # meta first: its schema is checked as it loads
+        for out in BY_NAME.values():
+            if not out.has_files or (outputs is not None and out.name not in outputs):
+                continue
+            if out.per_object:
+                paths = [self.root / layout.object_output_path(out.name, self.index, o["instance_id"])
+                         for o in objects]
+            else:
+                paths = [self.path(out.name)]
+            for p in paths:
+                if p.is_file():
+                    try:
+                        size = PROBES[out.codec](p)
+                    except _DECODE_ERRORS as e:
+                        raise InputError(str(p), f"not a valid {out.name} file ({e})") from None
+                    self._check_size(p, size)
 
     @cached_property
     def meta(self) -> dict:
-        return _read_json(self.path("meta"))
+        """The frame's meta (checked: :func:`.frame_checks.meta_problems`)."""
+        p = self.path("meta")
+        meta = _read_json(p)
+        problems = meta_problems(meta, self._manifest_size)
+        if problems:
+            raise InputError(str(p), problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        return meta
 
     @cached_property
     def rgb(self) -> np.ndarray | None:
@@ -90,7 +174,7 @@ class Frame:
     def object_output(self, output: str, instance_id: int) -> np.ndarray | None:
         """A per-object output of object ``instance_id`` (e.g. ``amodal``), None if absent."""
         p = self.root / layout.object_output_path(output, self.index, instance_id)
-        return CODECS[BY_NAME[output].codec].read(p) if p.is_file() else None
+        return self._read(output, p) if p.is_file() else None
 
     def amodal(self, instance_id: int) -> np.ndarray | None:
         """HxW bool amodal mask of object ``instance_id`` (the object alone), None if absent."""
@@ -100,18 +184,24 @@ class Frame:
     def objects(self) -> list[dict]:
         return self.meta.get("objects", [])
 
+    def _camera(self, key: str) -> np.ndarray:
+        camera = self.meta.get("camera")
+        if not isinstance(camera, dict) or key not in camera:
+            raise InputError(str(self.path("meta")), f"camera.{key} is missing")
+        return np.asarray(camera[key], dtype=np.float64)
+
     @property
     def K(self) -> np.ndarray:
         """3x3 OpenCV intrinsics."""
-        return np.asarray(self.meta["camera"]["K"], dtype=np.float64)
+        return self._camera("K")
 
     @property
     def cam2world(self) -> np.ndarray:
-        return np.asarray(self.meta["camera"]["cam2world"], dtype=np.float64)
+        return self._camera("cam2world")
 
     @property
     def world2cam(self) -> np.ndarray:
-        return np.asarray(self.meta["camera"]["world2cam"], dtype=np.float64)
+        return self._camera("world2cam")
 
 
 class Dataset(Sequence):
@@ -132,6 +222,7 @@ class Dataset(Sequence):
         fmt = self.manifest.get("format") or {}
         if isinstance(fmt, dict) and fmt.get("name") not in (None, layout.FORMAT_NAME):
             raise InputError(str(mpath), f"format {fmt.get('name')!r} is not synthblend")
+        self._image_size = manifest_image_size(self.manifest, mpath)
         self.indices: list[int] = sorted(complete_frames(self.root))
 
     def __repr__(self):
@@ -142,14 +233,14 @@ class Dataset(Sequence):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [Frame(self.root, k) for k in self.indices[i]]
-        return Frame(self.root, self.indices[i])
+            return [Frame(self.root, k, self._image_size) for k in self.indices[i]]
+        return Frame(self.root, self.indices[i], self._image_size)
 
     def frame(self, index: int) -> Frame:
         """The frame with frame index ``index`` (not position); KeyError if it is not complete."""
         if index not in set(self.indices):
             raise KeyError(f"frame {index} is not complete in {self.root}")
-        return Frame(self.root, index)
+        return Frame(self.root, index, self._image_size)
 
     @property
     def categories(self) -> list[dict]:
@@ -163,7 +254,7 @@ class Dataset(Sequence):
     @property
     def image_size(self) -> tuple[int, int]:
         """``(W, H)``."""
-        size = self.manifest.get("image_size")
+        size = self._image_size
         if size is None and self.indices:
             size = self[0].meta.get("image_size")
         if size is None:
