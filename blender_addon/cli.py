@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("format", choices=list(exports.BY_NAME))
     p.add_argument("dataset")
     p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true",
+                   help="export into a non-empty --out that holds no export of this format "
+                        "(what an export writes there is replaced; other files are kept)")
     for o in exports.OPTIONS:
         p.add_argument(o.flag, type=o.type, default=o.default, help=o.help, choices=o.choices)
 
@@ -219,7 +222,8 @@ def cmd_check(a) -> int:
 
 def cmd_export(a) -> int:
     from .dataset import exports
-    exports.BY_NAME[a.format].run(a.dataset, a.out, **{o.kwarg: getattr(a, o.kwarg) for o in exports.OPTIONS})
+    exports.BY_NAME[a.format].run(a.dataset, a.out, overwrite=a.overwrite,
+                                  **{o.kwarg: getattr(a, o.kwarg) for o in exports.OPTIONS})
     print(f"wrote {a.format} export to {a.out}")
     return 0
 

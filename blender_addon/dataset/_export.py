@@ -1,4 +1,10 @@
-"""Shared plumbing of the exporters, preview and stats: input checks and output folders."""
+"""Shared plumbing of the exporters, preview and stats: input checks and output folders.
+
+Export folders follow the same rules as ``synthblend render``'s (``dataset/outdir.py``): an empty or
+new folder is filled; a folder holding a previous export of the same format (its ``export.json``
+says so) is replaced; anything else is refused (exit 2) unless ``overwrite``. Replacing removes only
+what an export of that format writes (``exports.FORMATS[...].owns``), never anything else.
+"""
 from __future__ import annotations
 
 import os
@@ -7,6 +13,10 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from .reader import Dataset, Frame, open_dataset
+from .writer import write_json
+
+#: the mark an export leaves in its folder: format, source dataset, whether it finished
+EXPORT_MARK = "export.json"
 
 
 def open_input(dataset_dir) -> Dataset:
@@ -51,6 +61,76 @@ def check_output_path(out, ds: Dataset, is_file: bool = False) -> Path:
     except OSError as e:
         raise InputError(str(folder), f"cannot create folder ({e.strerror or e})") from None
     return out
+
+
+def checked(ds: Dataset, frames=None):
+    """The frames of ``ds`` (or ``frames``), each checked as it comes (:meth:`Frame.check`: meta and
+    every file's kind and size), so a damaged frame raises InputError naming its file."""
+    for f in ds if frames is None else frames:
+        f.check()
+        yield f
+
+
+def _previous_format(out: Path) -> str | None:
+    """The format named by ``out``'s export mark, or None (no mark, or an unreadable one)."""
+    import json
+
+    try:
+        mark = json.loads((out / EXPORT_MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fmt = mark.get("format") if isinstance(mark, dict) else None
+    return fmt if isinstance(fmt, str) else None
+
+
+def _remove(out: Path, names, ds: Dataset) -> None:
+    root = ds.root.resolve()
+    paths = [out / n for n in sorted(set(names))]
+    for p in paths:
+        if p.exists() and _inside(root, p.resolve()):
+            raise InputError(str(out), f"its {p.name} holds the input dataset {ds.root}; choose another output")
+    for p in paths:
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+        elif p.is_dir():
+            shutil.rmtree(p)
+
+
+def prepare_export(out_dir, ds: Dataset, fmt: str, overwrite: bool = False) -> Path:
+    """Apply the export folder rules (module docstring) to ``out_dir`` for an export of format ``fmt``
+    and mark it (``export.json``, ``complete: false`` until :func:`finish_export`)."""
+    from .exports import BY_NAME
+
+    out = check_output_path(out_dir, ds)
+    if any(out.iterdir()):
+        prev = _previous_format(out)
+        if prev != fmt and not overwrite:
+            what = (f"holds a {prev} export, not {fmt}" if prev else
+                    f"is not empty and holds no {fmt} export")
+            raise InputError(str(out), f"{what}; choose an empty or new folder, or pass --overwrite to replace it")
+        owned = set(BY_NAME[fmt].owns) | {EXPORT_MARK}
+        if prev in BY_NAME:
+            owned |= set(BY_NAME[prev].owns)
+        _remove(out, owned, ds)
+    _mark(out, fmt, ds, complete=False)
+    return out
+
+
+def finish_export(out: Path, fmt: str, ds: Dataset) -> None:
+    """Mark ``out`` as a complete export of ``fmt``."""
+    _mark(out, fmt, ds, complete=True)
+
+
+def _mark(out: Path, fmt: str, ds: Dataset, complete: bool) -> None:
+    write_json(out / EXPORT_MARK, {"format": fmt, "dataset": str(ds.root.resolve()), "frames": len(ds),
+                                   "complete": complete})
+
+
+def need(frame: Frame, o: dict, key: str, command: str):
+    """``o[key]`` of a meta object, InputError naming the meta file when it is missing."""
+    if key not in o:
+        raise InputError(str(frame.path("meta")), f"object {o.get('name')!r} has no {key} ({command} needs it)")
+    return o[key]
 
 
 def require(ds: Dataset, outputs: list[str], command: str) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from . import layout
-from ._export import check_output_path, copy_file, labelled, open_input, require
+from ._export import checked, copy_file, finish_export, labelled, need, open_input, prepare_export, require
 from .writer import atomic_write_bytes, save_png, write_json
 
 SCENE_SIZE = 1000
@@ -147,29 +147,30 @@ def _ply_with_normals(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarr
 def _models(ds, meshes: _MeshCache):
     """obj_id per (mesh, scale key), numbered in sorted key order."""
     keys = {}
-    for frame in ds:
+    for frame in checked(ds):   # every frame checked before anything is written
         for o in labelled(frame):
-            _, s = split_scale(np.asarray(o["obj2cam"], float)[:3, :3])
-            k = (str(o["mesh"]), _scale_key(s))
+            _, s = split_scale(np.asarray(need(frame, o, "obj2cam", "export bop"), float)[:3, :3])
+            k = (str(need(frame, o, "mesh", "export bop")), _scale_key(s))
             keys.setdefault(k, o)
     return {k: (i + 1, keys[k]) for i, k in enumerate(sorted(keys))}
 
 
-def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1) -> dict:
+def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool = False) -> dict:
     """Write the BOP export of ``dataset_dir`` into ``out_dir``; returns a small summary.
 
     ``depth_scale``: millimetres per depth-PNG unit (BOP default 0.1: 6.5535 m max range);
-    depths beyond the uint16 range are written as 0 (no data) with a warning.
+    depths beyond the uint16 range are written as 0 (no data) with a warning. ``out_dir`` follows
+    the export folder rules (``dataset/_export.py``; ``overwrite``: write into any folder).
     """
     depth_scale = float(depth_scale)
     if not depth_scale > 0:
         raise InputError("--depth-scale", "must be > 0")
     ds = open_input(dataset_dir)
-    out = check_output_path(out_dir, ds)
     require(ds, ["rgb", "depth", "instance"], "export bop")
     W, H = ds.image_size
     meshes = _MeshCache(ds.root)
     models = _models(ds, meshes)
+    out = prepare_export(out_dir, ds, "bop", overwrite)
 
     (out / "models").mkdir(parents=True, exist_ok=True)
     models_info, model_map = {}, {}
@@ -253,6 +254,7 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1) -> dict:
         write_json(sd / "scene_gt.json", sc["gt"])
         write_json(sd / "scene_camera.json", sc["camera"])
         write_json(sd / "scene_gt_info.json", sc["info"])
+    finish_export(out, "bop", ds)
     if n_clipped:
         warnings.warn(f"{n_clipped} depth pixels are beyond {65535 * depth_scale / 1000:.3f} m "
                       f"(uint16 x depth_scale {depth_scale} mm) and were written as 0; "

@@ -13,28 +13,29 @@ import numpy as np
 
 from ..core.errors import InputError
 from . import layout
-from ._export import check_output_path, copy_file, labelled, open_input, require
+from ._export import checked, copy_file, finish_export, labelled, open_input, prepare_export, require
 from .writer import write_json
 
 
-def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0) -> dict:
+def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bool = False) -> dict:
     """Write the COCO export of ``dataset_dir`` into ``out_dir``; returns a small summary.
 
-    Instances with fewer than ``max(1, min_visible_pixels)`` visible pixels are left out.
+    Instances with fewer than ``max(1, min_visible_pixels)`` visible pixels are left out. ``out_dir``
+    follows the export folder rules (``dataset/_export.py``; ``overwrite``: write into any folder).
     """
     from pycocotools import mask as mask_util
 
     if int(min_visible_pixels) < 0:
         raise InputError("--min-visible-pixels", "must be >= 0")
     ds = open_input(dataset_dir)
-    out = check_output_path(out_dir, ds)
     require(ds, ["rgb", "instance"], "export coco")
+    out = prepare_export(out_dir, ds, "coco", overwrite)
     W, H = ds.image_size
     categories = sorted(ds.categories, key=lambda c: int(c["id"]))
     cat_ids = {int(c["id"]) for c in categories}
     images, annotations = [], []
     min_px = max(1, int(min_visible_pixels))
-    for frame in ds:
+    for frame in checked(ds):
         file_name = f"images/{layout.frame_stem(frame.index)}.png"
         copy_file(frame.path("rgb"), out / file_name)
         inst = frame.instance
@@ -70,5 +71,6 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0) -> dict:
         "annotations": annotations,
     }
     write_json(out / "annotations.json", coco)
+    finish_export(out, "coco", ds)
     return {"images": len(images), "annotations": len(annotations),
             "annotations_json": str(Path(out) / "annotations.json")}

@@ -1,7 +1,9 @@
 """The export formats of ``synthblend export FORMAT DIR --out EXPORT_DIR``: one row per format, read
 by the CLI (choices, options, dispatch). Adding a format is its module in this package plus a row
 here (CONTRIBUTING.md). Each exporter reads a finished dataset through ``dataset.reader`` and writes
-only under its output folder; bad input raises ``InputError`` (exit 2)."""
+only under its output folder, following the export folder rules of ``dataset/_export.py`` (a previous
+export of the same format is replaced, anything else refused unless ``overwrite``); bad input raises
+``InputError`` (exit 2)."""
 from __future__ import annotations
 
 import importlib
@@ -27,11 +29,12 @@ class ExportFormat:
     doc: str
     function: str                 # "module:function" in synthblend.dataset, imported when used
     options: tuple[str, ...] = ()  # kwargs (Option.kwarg) the exporter takes
+    owns: tuple[str, ...] = ()     # the top-level entries it writes in EXPORT_DIR (what replacing removes)
 
-    def run(self, dataset_dir, out_dir, **options) -> dict:
+    def run(self, dataset_dir, out_dir, overwrite: bool = False, **options) -> dict:
         module, func = self.function.split(":")
         fn = getattr(importlib.import_module(f"{__package__}.{module}"), func)
-        return fn(dataset_dir, out_dir, **{k: options[k] for k in self.options})
+        return fn(dataset_dir, out_dir, overwrite=overwrite, **{k: options[k] for k in self.options})
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -42,10 +45,12 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 FORMATS: tuple[ExportFormat, ...] = (
-    ExportFormat("coco", "COCO instances (boxes, RLE masks)", "coco:export_coco", ("min_visible_pixels",)),
-    ExportFormat("bop", "BOP scenes (poses, masks, depth, models)", "bop:export_bop", ("depth_scale",)),
+    ExportFormat("coco", "COCO instances (boxes, RLE masks)", "coco:export_coco", ("min_visible_pixels",),
+                 ("annotations.json", "images")),
+    ExportFormat("bop", "BOP scenes (poses, masks, depth, models)", "bop:export_bop", ("depth_scale",),
+                 ("camera.json", "models", "train_pbr")),
     ExportFormat("yolo", "YOLO labels (detect or segment) and data.yaml", "yolo:export_yolo",
-                 ("task", "val_fraction")),
+                 ("task", "val_fraction"), ("data.yaml", "images", "labels")),
 )
 
 BY_NAME: dict[str, ExportFormat] = {f.name: f for f in FORMATS}

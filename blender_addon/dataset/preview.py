@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
-from ._export import check_output_path, open_input
+from ._export import check_output_path, checked, open_input
 
 DEFAULT_FRAMES = 6
 _BG = (0.08, 0.08, 0.09)
@@ -110,7 +110,7 @@ def make_preview(dataset_dir, out_png, frames=None) -> Path:
                         gridspec_kw={"wspace": 0.12, "hspace": 0.12})
     fontsize = float(np.clip(panel_w * 2.4, 6, 9))
     seen_categories = set()
-    for r, f in enumerate(picked):
+    for r, f in enumerate(checked(ds, picked)):
         rgb, inst, sem, depth = f.rgb, f.instance, f.semantic, f.depth
         labelled_objs = [o for o in f.objects if int(o.get("category_id") or 0) > 0]
         labelled_ids = {int(o["instance_id"]) for o in labelled_objs}

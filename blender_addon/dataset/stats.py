@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._export import check_output_path, labelled, open_input
+from ._export import check_output_path, checked, labelled, open_input
 from .preview import category_colors
 from .writer import atomic_write_bytes, dumps_json
 
@@ -143,7 +143,7 @@ def make_stats(dataset_dir, out_dir) -> dict:
     inst_count, visible_count, pixel_sum = Counter(), Counter(), Counter()
     px_by_cat, boxes_by_cat = defaultdict(list), defaultdict(list)
     sampled = defaultdict(list)
-    for f in ds:
+    for f in checked(ds):
         objs = labelled(f)
         vis = [o for o in objs if int(o.get("px_count_visib") or 0) > 0]
         per_frame_objects.append(len(objs))

@@ -18,7 +18,7 @@ import hashlib
 
 from ..core.errors import InputError
 from . import layout
-from ._export import check_output_path, copy_file, labelled, open_input, require
+from ._export import checked, copy_file, finish_export, labelled, open_input, prepare_export, require
 from .masks import mask_polygons, merge_polygons
 from .writer import atomic_write_bytes
 
@@ -45,22 +45,24 @@ def _yaml_str(s: str) -> str:
     return json.dumps(str(s))
 
 
-def export_yolo(dataset_dir, out_dir, task: str = "detect", val_fraction: float = 0.2) -> dict:
-    """Write the Ultralytics export of ``dataset_dir`` into ``out_dir``; returns a small summary."""
+def export_yolo(dataset_dir, out_dir, task: str = "detect", val_fraction: float = 0.2,
+                overwrite: bool = False) -> dict:
+    """Write the Ultralytics export of ``dataset_dir`` into ``out_dir``; returns a small summary.
+    ``out_dir`` follows the export folder rules (``dataset/_export.py``; ``overwrite``: any folder)."""
     if task not in TASKS:
         raise InputError("--task", f"must be one of {', '.join(TASKS)}, not {task!r}")
     val_fraction = float(val_fraction)
     if not 0.0 <= val_fraction < 1.0:
         raise InputError("--val-fraction", f"must be in [0, 1), not {val_fraction}")
     ds = open_input(dataset_dir)
-    out = check_output_path(out_dir, ds)
     require(ds, ["rgb"] + (["instance"] if task == "segment" else []), f"export yolo --task {task}")
+    out = prepare_export(out_dir, ds, "yolo", overwrite)
     categories = list(ds.categories)
     cls_of = {int(c["id"]): i for i, c in enumerate(categories)}
     val = split_frames(ds.indices, val_fraction)
     counts = {"train": 0, "val": 0}
     n_labels = 0
-    for frame in ds:
+    for frame in checked(ds):
         split = "val" if frame.index in val else "train"
         counts[split] += 1
         stem = layout.frame_stem(frame.index)
@@ -96,5 +98,6 @@ def export_yolo(dataset_dir, out_dir, task: str = "detect", val_fraction: float 
                  "train: images/train\nval: images/val\n"
                  f"nc: {len(categories)}\nnames:\n{names}")
     atomic_write_bytes(out / "data.yaml", data_yaml.encode())
+    finish_export(out, "yolo", ds)
     return {"train": counts["train"], "val": counts["val"], "labels": n_labels, "task": task,
             "data_yaml": str(out / "data.yaml")}
