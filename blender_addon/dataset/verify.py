@@ -10,7 +10,9 @@ dataset's maps:
 
 * ``instance``: fraction of pixels whose id equals the ray cast's (0 = nothing hit);
 * ``depth``: relative error of the planar depth on pixels where both agree on a hit (median, p99);
-  ``d``'s camera-frame z is exactly 1, so the ray parameter ``t`` of a hit IS its planar depth;
+  ``d``'s camera-frame z is exactly 1, so the ray parameter ``t`` of a hit IS its planar depth
+  (a dataset Blender rendered is cast along the rays Cycles sampled its passes on, 5.3e-4 px off the
+  centres: :func:`.verify_raycast.sample_offset`);
 * ``semantic``: equals the category id of the instance map's object everywhere (exact);
 * ``zero depth``: depth == 0 exactly where the instance map is 0, and only there (exact);
 * ``px_count_visib`` and ``bbox_visib`` of every object in meta equal those of the instance map (exact);
@@ -31,24 +33,27 @@ import time
 from pathlib import Path
 
 from ..core.raycam import cast_camera_rays, embree_available, resolve_backend
+from . import layout
 from . import verify_checks as checks
 from .reader import Frame, open_dataset
 from .verify_geometry import Geometry
-from .verify_raycast import render_frame
+from .verify_raycast import render_frame, sample_offset
 from .verify_report import FrameCheck, Thresholds, VerifyReport, format_report
 
 __all__ = ["Thresholds", "FrameCheck", "VerifyReport", "verify_dataset", "verify_frame",
            "format_report", "cast_camera_rays", "render_frame", "Geometry", "embree_available"]
 
 
-def _expected(fc: FrameCheck, root: Path, geometry: Geometry, backend: str):
+def _expected(fc: FrameCheck, root: Path, geometry: Geometry, backend: str, offset_px):
     """(meta, instance, depth) of the ray cast, or None after recording why the frame cannot be
     checked (missing/corrupt meta, missing mesh)."""
     try:
-        meta = Frame(root, fc.frame).meta
+        frame = Frame(root, fc.frame)
+        meta = frame.meta             # checked as it loads (types, meshes inside meshes/)
+        frame.check([o for o in layout.OUTPUTS if o not in checks.READERS])   # the maps not compared
         fc.width, fc.height = (int(x) for x in meta["image_size"])
         fc.objects = len(meta.get("objects", []))
-        inst_ray, depth_ray, fc.from_source = render_frame(meta, geometry, backend)
+        inst_ray, depth_ray, fc.from_source = render_frame(meta, geometry, backend, offset_px)
     except Exception as e:  # any problem with this frame's meta or meshes: report it, check the rest
         fc.errors.append(f"{type(e).__name__}: {e}")
         fc.fail(f"cannot check: {fc.errors[-1]}")
@@ -57,14 +62,16 @@ def _expected(fc: FrameCheck, root: Path, geometry: Geometry, backend: str):
 
 
 def verify_frame(dataset_dir, frame: int, geometry: Geometry, thresholds: Thresholds,
-                 outputs=None, backend: str = "auto", debug_dir=None) -> FrameCheck:
+                 outputs=None, backend: str = "auto", debug_dir=None,
+                 offset_px=(0.0, 0.0)) -> FrameCheck:
     """Check one frame (see the module docstring). Never raises for a bad frame: problems become
     ``errors`` (and failures) of the returned FrameCheck. ``outputs``: the maps dataset.json
-    promises (a missing one fails), or None."""
+    promises (a missing one fails), or None. ``offset_px``: where the maps were sampled, from the
+    pixel centre (:func:`.verify_raycast.sample_offset`)."""
     t0 = time.perf_counter()
     root = Path(dataset_dir)
     fc = FrameCheck(frame=int(frame))
-    expected = _expected(fc, root, geometry, backend)
+    expected = _expected(fc, root, geometry, backend, offset_px)
     if expected is None:
         fc.seconds = time.perf_counter() - t0
         return fc
@@ -93,7 +100,7 @@ def verify_frame(dataset_dir, frame: int, geometry: Geometry, thresholds: Thresh
 
 def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
                    thresholds: Thresholds | None = None, debug_dir=None,
-                   backend: str = "auto", progress=None) -> VerifyReport:
+                   backend: str = "auto", progress=None, sample_offset_px=None) -> VerifyReport:
     """Re-derive every frame (or the given frame indices) of a dataset by ray casting and compare.
 
     ``use_source_assets``: take each mesh object's geometry from its original asset file (the
@@ -101,7 +108,9 @@ def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
     ``DIR/meshes/...`` when it is missing; False: always ``DIR/meshes/...``. ``debug_dir``: write
     ``disagree_NNNNNN.png`` per frame there. ``backend``: ``auto`` | ``embree`` | ``numpy``
     (ValueError for another name, or ``embree`` without embreex). ``progress``: optional
-    callable(FrameCheck) called after each frame.
+    callable(FrameCheck) called after each frame. ``sample_offset_px``: (du, dv) pixels from the
+    pixel centre where the maps were sampled; None: from dataset.json (Cycles' first-sample ray for
+    a dataset Blender rendered, :func:`.verify_raycast.sample_offset`); (0, 0): the exact centres.
     Raises :class:`~synthblend.core.errors.InputError` when ``dataset_dir`` is not a dataset
     (missing folder, no or unreadable ``dataset.json``).
     """
@@ -110,6 +119,8 @@ def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
     root, manifest = ds.root, ds.manifest
     thr = thresholds or Thresholds()
     report = VerifyReport(str(root), thr, backend=resolve_backend(backend))
+    offset = sample_offset(manifest) if sample_offset_px is None else tuple(float(x) for x in sample_offset_px)
+    report.sample_offset_px = list(offset)
 
     cfg = manifest.get("config_path")
     config_dir = Path(cfg).parent if cfg else None
@@ -124,7 +135,7 @@ def verify_dataset(dataset_dir, frames=None, use_source_assets: bool = True,
         if not frames:
             report.errors.append("no frames: meta/ holds no NNNNNN.json")
     for i in frames:
-        fc = verify_frame(root, int(i), geometry, thr, outputs, report.backend, debug_dir)
+        fc = verify_frame(root, int(i), geometry, thr, outputs, report.backend, debug_dir, offset)
         report.frames.append(fc)
         if progress is not None:
             progress(fc)

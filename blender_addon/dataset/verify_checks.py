@@ -59,17 +59,17 @@ def load_map(fc: FrameCheck, root: Path, kind: str, outputs) -> np.ndarray | Non
     if not path.exists():
         if outputs is not None and kind in outputs:
             fc.errors.append(f"{rel} is missing")
-            fc.fail(f"{kind}: file missing")
+            fc.fail(f"{kind}: file missing ({rel})")
         return None
     try:
         arr = READERS[kind](path)
     except Exception as e:  # any decoder error (PIL, OpenEXR, zlib): this map cannot be checked
         fc.errors.append(f"{rel}: {type(e).__name__}: {e}")
-        fc.fail(f"{kind}: unreadable")
+        fc.fail(f"{kind}: unreadable ({rel}: {e})")
         return None
     if arr.shape != (fc.height, fc.width):
         fc.errors.append(f"{rel} is {arr.shape[1]}x{arr.shape[0]}, meta says {fc.width}x{fc.height}")
-        fc.fail(f"{kind}: wrong size")
+        fc.fail(f"{kind}: wrong size ({fc.errors[-1]})")
         return None
     return arr
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .frame_checks import mesh_problem
+from .layout import MESHES_DIR
+
 __all__ = ["Geometry", "frame_triangles"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]+:")   # "primitive:sphere", "blend:Cube"; not "C:\\"
@@ -53,6 +56,8 @@ class Geometry:
     def mesh_path(self, mesh) -> Path | None:
         """The dataset's copy of an object's mesh (``DIR/<mesh>`` or ``DIR/meshes/<mesh>``)."""
         if not isinstance(mesh, str) or not mesh:
+            return None
+        if mesh_problem(mesh) and mesh_problem(f"{MESHES_DIR}/{mesh}"):   # never a file outside meshes/
             return None
         for p in (self.dataset_dir / mesh, self.dataset_dir / "meshes" / mesh):
             if p.is_file():
