@@ -37,11 +37,12 @@ from . import layout
 from . import verify_checks as checks
 from .reader import Frame, open_dataset
 from .verify_geometry import Geometry
-from .verify_raycast import render_frame, sample_offset
+from .verify_raycast import CYCLES_SAMPLE_OFFSET_PX, render_frame, sample_offset
 from .verify_report import FrameCheck, Thresholds, VerifyReport, format_report
 
 __all__ = ["Thresholds", "FrameCheck", "VerifyReport", "verify_dataset", "verify_frame",
-           "format_report", "cast_camera_rays", "render_frame", "Geometry", "embree_available"]
+           "format_report", "cast_camera_rays", "render_frame", "Geometry", "embree_available",
+           "sample_offset", "CYCLES_SAMPLE_OFFSET_PX"]
 
 
 def _expected(fc: FrameCheck, root: Path, geometry: Geometry, backend: str, offset_px):

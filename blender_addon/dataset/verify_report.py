@@ -76,6 +76,7 @@ class VerifyReport:
     thresholds: Thresholds
     frames: list = field(default_factory=list)             # FrameCheck, in frame order
     backend: str = ""
+    sample_offset_px: list = field(default_factory=lambda: [0.0, 0.0])   # rays through (u, v) + this
     errors: list = field(default_factory=list)             # dataset-level problems
     notes: list = field(default_factory=list)
     seconds: float = 0.0
@@ -114,7 +115,9 @@ def _header(report: VerifyReport) -> list[str]:
     return [
         f"synthblend verify: {report.dataset_dir}",
         f"  {len(frames)} frame(s), {size_s}, ray caster {report.backend}; object geometry: "
-        f"{n_src} from source assets, {n_obj - n_src} from meshes/",
+        f"{n_src} from source assets, {n_obj - n_src} from meshes/"
+        + (f"; rays through (u{report.sample_offset_px[0]:+.3g}, v{report.sample_offset_px[1]:+.3g}) "
+           "(where Cycles samples its data passes)" if any(report.sample_offset_px) else ""),
         f"  bar: instance agreement >= {thr.instance_agreement}; depth rel. error median <= "
         f"{thr.depth_rel_median:g}, p99 <= {thr.depth_rel_p99:g}; semantic, zero depth, "
         f"px_count_visib, bbox_visib exact;",
