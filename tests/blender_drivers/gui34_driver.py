@@ -122,78 +122,100 @@ def setup():
     log("saved", config=ARGS["saved_config"], blend=ARGS["blend"])
 
 
-STAGES = ["setup", "tab", "shot_panel", "render", "wait", "shot_done", "render_long", "esc", "wait_cancel"]
 STATE = {"i": 0, "since": None, "drawn": 0, "tries": 0}
+STOP = "stop"   # a stage's result: the run is over (finish() was called). None: go on; a number: come back in s
+
+
+def stage_tab():
+    if STATE["tries"] and STATE["drawn"]:
+        log("tab active", presses=STATE["tries"] - 1)
+        return None
+    if STATE["tries"] > 30:
+        raise RuntimeError("the Synthblend sidebar tab never became active")
+    STATE["drawn"] = 0
+    if STATE["tries"]:
+        click_sidebar_tab(STATE["tries"] - 1)
+    STATE["tries"] += 1
+    return 0.4
+
+
+def stage_shot_panel():
+    screenshot("panel")
+
+
+def stage_render():
+    with override():
+        r = bpy.ops.synthblend.render_dataset("INVOKE_DEFAULT")
+    log("render invoked", result=list(r))
+    STATE["since"] = time.time()
+
+
+def stage_wait():
+    s = bpy.context.scene.synthblend
+    if s.is_rendering:
+        if time.time() - STATE["since"] > ARGS.get("render_timeout", 90):
+            raise TimeoutError("render_dataset did not finish")
+        RESULT["progress_seen"] = max(RESULT.get("progress_seen", 0.0), s.progress)
+        return 0.2
+    RESULT["status"] = s.status
+    RESULT["saved_config_path"] = s.config_path
+    log("rendered", status=s.status)
+    for area in view3d()[0].screen.areas:
+        area.tag_redraw()
+
+
+def stage_shot_done():
+    screenshot("done")
+    if not ARGS.get("cancel_out"):
+        RESULT["ok"] = True
+        finish()
+        return STOP
+
+
+def stage_render_long():            # a long render, cancelled with Esc below
+    s = bpy.context.scene.synthblend
+    s.output_dir = ARGS["cancel_out"]
+    s.frames = 40
+    with override():
+        bpy.ops.synthblend.render_dataset("INVOKE_DEFAULT")
+    STATE["since"] = time.time()
+
+
+def stage_esc():
+    s = bpy.context.scene.synthblend
+    if s.is_rendering and s.progress == 0.0 and time.time() - STATE["since"] < 60:
+        return 0.1                      # wait for the first frame
+    win, _, _, sb = view3d()
+    simulate(win, "ESC", "PRESS")
+    simulate(win, "ESC", "RELEASE")
+    log("esc pressed", progress=s.progress)
+    STATE["since"] = time.time()
+
+
+def stage_wait_cancel():
+    s = bpy.context.scene.synthblend
+    if s.is_rendering:
+        if time.time() - STATE["since"] > 30:
+            raise TimeoutError("Esc did not stop render_dataset")
+        return 0.1
+    RESULT["cancel_status"] = s.status
+    log("cancelled", status=s.status)
+    RESULT["ok"] = True
+    finish()
+    return STOP
+
+
+STAGES = [setup, stage_tab, stage_shot_panel, stage_render, stage_wait, stage_shot_done, stage_render_long,
+          stage_esc, stage_wait_cancel]
 
 
 def tick():
     try:
-        stage = STAGES[STATE["i"]]
-        if stage == "setup":
-            setup()
-        elif stage == "tab":
-            if STATE["tries"] and STATE["drawn"]:
-                log("tab active", presses=STATE["tries"] - 1)
-            else:
-                if STATE["tries"] > 30:
-                    raise RuntimeError("the Synthblend sidebar tab never became active")
-                STATE["drawn"] = 0
-                if STATE["tries"]:
-                    click_sidebar_tab(STATE["tries"] - 1)
-                STATE["tries"] += 1
-                return 0.4
-        elif stage == "shot_panel":
-            screenshot("panel")
-        elif stage == "render":
-            with override():
-                r = bpy.ops.synthblend.render_dataset("INVOKE_DEFAULT")
-            log("render invoked", result=list(r))
-            STATE["since"] = time.time()
-        elif stage == "wait":
-            s = bpy.context.scene.synthblend
-            if s.is_rendering:
-                if time.time() - STATE["since"] > ARGS.get("render_timeout", 90):
-                    raise TimeoutError("render_dataset did not finish")
-                RESULT["progress_seen"] = max(RESULT.get("progress_seen", 0.0), s.progress)
-                return 0.2
-            RESULT["status"] = s.status
-            RESULT["saved_config_path"] = s.config_path
-            log("rendered", status=s.status)
-            for area in view3d()[0].screen.areas:
-                area.tag_redraw()
-        elif stage == "shot_done":
-            screenshot("done")
-            if not ARGS.get("cancel_out"):
-                RESULT["ok"] = True
-                finish()
-                return None
-        elif stage == "render_long":            # a long render, cancelled with Esc below
-            s = bpy.context.scene.synthblend
-            s.output_dir = ARGS["cancel_out"]
-            s.frames = 40
-            with override():
-                bpy.ops.synthblend.render_dataset("INVOKE_DEFAULT")
-            STATE["since"] = time.time()
-        elif stage == "esc":
-            s = bpy.context.scene.synthblend
-            if s.is_rendering and s.progress == 0.0 and time.time() - STATE["since"] < 60:
-                return 0.1                      # wait for the first frame
-            win, _, _, sb = view3d()
-            simulate(win, "ESC", "PRESS")
-            simulate(win, "ESC", "RELEASE")
-            log("esc pressed", progress=s.progress)
-            STATE["since"] = time.time()
-        elif stage == "wait_cancel":
-            s = bpy.context.scene.synthblend
-            if s.is_rendering:
-                if time.time() - STATE["since"] > 30:
-                    raise TimeoutError("Esc did not stop render_dataset")
-                return 0.1
-            RESULT["cancel_status"] = s.status
-            log("cancelled", status=s.status)
-            RESULT["ok"] = True
-            finish()
+        after = STAGES[STATE["i"]]()
+        if after == STOP:
             return None
+        if after is not None:
+            return after
         STATE["i"] += 1
         return 0.3
     except Exception:  # noqa: BLE001
