@@ -14,9 +14,8 @@ Robustness:
   terminal's Ctrl-C reaches the whole process group), so only the parent decides.
 * A worker that dies (segfault, OOM kill) loses at most the frame it was rendering: that frame is put
   back once (``retries``) and a replacement worker is started.
-* If the parent dies (even by SIGKILL), its workers get SIGTERM from the kernel (Linux
-  ``PR_SET_PDEATHSIG``), leave no temporary file behind and exit: a killed run leaves only complete
-  frames and no orphan keeps writing into DIR.
+* If the parent dies (even by SIGKILL), its workers exit within a fraction of a second, also mid-render,
+  and leave no temporary file behind (:mod:`.parent_watch`): no orphan keeps writing into DIR.
 """
 from __future__ import annotations
 
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .frame_loop import DONE, FATAL, INPUT_ERROR, OS_ERROR, RunResult, frame_loop, open_renderer
+from .parent_watch import die_with_parent, watch_parent
 
 
 def default_threads(workers: int, cpus: int | None = None) -> int:
@@ -48,21 +48,6 @@ def redirect_output(log_path: Path) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel for SIGTERM when the parent dies (Linux); SIGTERM raises SystemExit here, so the
-    writer removes its temporary files on the way out. Elsewhere this is a no-op."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            PR_SET_PDEATHSIG = 1
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
-            pass
-    if os.getppid() != parent_pid:     # the parent died before prctl took effect
-        sys.exit(143)
 
 
 _CPU_LOCKS: list = []     # open lock files of the CPUs this process has claimed (held until it exits)
@@ -112,15 +97,19 @@ def claim_cpus(threads: int) -> list[int] | None:
         return None
 
 
-def _frames_from(conn):
-    """The frames the parent sends over ``conn``, until a None or until the parent is gone."""
+def _frames_from(conn, in_flight: dict | None = None):
+    """The frames the parent sends over ``conn``, until a None or until the parent is gone; the frame
+    being rendered is kept in ``in_flight["frame"]`` (None while waiting)."""
+    in_flight = {} if in_flight is None else in_flight
     while True:
+        in_flight["frame"] = None
         try:
             frame = conn.recv()
         except (EOFError, OSError):                 # the parent is gone
             return
         if frame is None:
             return
+        in_flight["frame"] = frame
         yield frame
 
 
@@ -128,7 +117,9 @@ def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_
     """Body of a worker process: build once, then render the frames the parent sends over ``conn``
     (its private pipe) until a None, or until the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # the parent decides when to stop
-    _die_with_parent(parent_pid)
+    in_flight: dict = {"frame": None}
+    watch_parent(parent_pid, out_dir, in_flight)
+    die_with_parent(parent_pid)
     redirect_output(Path(log_path))
     cpus = claim_cpus(threads)
     print(f"synthblend worker {wid}: {threads} thread(s)"
@@ -139,7 +130,7 @@ def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_
         return
     conn.send(("ready", wid, None, os.getpid()))
     try:
-        for outcome in frame_loop(renderer, _frames_from(conn)):
+        for outcome in frame_loop(renderer, _frames_from(conn, in_flight)):
             conn.send((outcome.kind, wid, outcome.frame, outcome.payload))
     finally:
         renderer.close()
