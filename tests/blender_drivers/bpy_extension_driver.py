@@ -29,7 +29,10 @@ def main():
     bpy.ops.extensions.package_install_files(filepath=A["zip"], repo="user_default", enable_on_install=True)
     R["addons"] = sorted(a.module for a in bpy.context.preferences.addons if "synthblend" in a.module)
     R["operator_module"] = bpy.types.SYNTHBLEND_OT_render_dataset.__module__
-    import yaml, trimesh, PIL  # noqa: E401,F401 - importable (bundled wheels or already there)
+    # imported only to prove them importable (bundled wheels or already there): F401 does not apply
+    import PIL  # noqa: F401
+    import trimesh
+    import yaml  # noqa: F401
     R["trimesh_file"] = trimesh.__file__
     s = bpy.context.scene.synthblend
     R["settings"] = [k for k in ("output_dir", "frames", "seed", "config_path") if hasattr(s, k)]
