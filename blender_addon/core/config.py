@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from .config_checks import check_semantics
-from .errors import ConfigError, ConfigErrors
+from .errors import ConfigError, ConfigErrors, InputError
+from .files import read_config_text
 from .schema import SCHEMA
 from .validate import Validator, key_path, line_map
 
@@ -192,16 +193,17 @@ def set_path(raw: dict, path: str, value):
 
 
 def read_yaml(path: Path) -> tuple[Any, str]:
-    """Read a YAML/JSON file; raise ConfigError with the line of a syntax error."""
+    """Read a YAML/JSON file; raise ConfigError with the line of a syntax error. Only a regular file
+    of at most SYNTHBLEND_MAX_CONFIG_MB (16) MB is read (``/dev/zero`` or a FIFO would never end)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(str(path), "", "file not found")
     if path.is_dir():
         raise ConfigError(str(path), "", "is a folder, not a config file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), "", f"cannot read: {e}") from None
+        text = read_config_text(path)     # a regular file within the size limit, or InputError
+    except InputError as e:
+        raise ConfigError(str(path), "", e.what) from None
     try:
         _check_structure(str(path), yaml.compose(text, Loader=yaml.SafeLoader))
         raw = yaml.safe_load(text)
