@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .mesh_limits import check_mesh_limits
 
 PRIMITIVE_SMOOTH = {"sphere": True, "torus": True, "monkey": True,
                     "cube": False, "cylinder": False, "cone": False}
 
 
 def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """(vertices Nx3 float64, faces Mx3 int64) of a mesh file. Bad files raise InputError."""
+    """(vertices Nx3 float64, faces Mx3 int64) of a mesh file. Bad files raise InputError, and so do
+    files over the size limits of :mod:`.mesh_limits` (checked before trimesh reads a byte)."""
     import trimesh
 
     path = Path(path)
@@ -30,11 +32,14 @@ def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise InputError(label, f"mesh path is not a file: {path}")
     try:
+        check_mesh_limits(path)       # a regular file within the size and count limits
         if path.stat().st_size == 0:
-            raise InputError(label, f"mesh file is empty: {path}")
+            raise InputError(str(path), "mesh file is empty")
         mesh = trimesh.load(str(path), force="mesh", process=False)
-    except InputError:
-        raise
+    except InputError as e:
+        if e.where != str(path):
+            raise                     # a bad limit in the environment: the error names the variable
+        raise InputError(label, f"{e.what}: {path}") from None   # the path in `what`: asset_errors keeps only it
     except PermissionError as e:
         raise InputError(label, f"cannot read mesh file {path}: {e.strerror}") from None
     except Exception as e:  # trimesh raises many types for corrupt files
