@@ -93,6 +93,7 @@ class _Render:
         if res.input_error:
             raise InputError("", res.input_error)
         if res.os_error:   # e.g. ENOSPC: the frame being written left no file (atomic writes)
-            raise InputError(str(self.out), f"cannot write the dataset: {res.os_error}; the {len(res.done)} "
+            kept = len(res.done) + s.skipped          # this run's frames and those a --resume kept
+            raise InputError(str(self.out), f"cannot write the dataset: {res.os_error}; the {kept} "
                                             "frame(s) finished are complete and kept; make room, then rerun "
                                             "with --resume")
