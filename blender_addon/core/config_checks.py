@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .schema import MAX_INSTANCES
 
@@ -46,8 +47,8 @@ def _check_file(v, parts: list, path) -> None:
         return
     if not path.exists():
         v.err(parts, f"file not found: {path}")
-    elif not path.is_file():
-        v.err(parts, f"not a file: {path}")
+    elif not path.is_file():       # a folder, a device such as /dev/zero, a named pipe: never read
+        v.err(parts, f"not a file: {path} (a regular file is needed)")
 
 
 def _check_object(v, parts: list, o: dict, p: dict) -> int:
@@ -82,8 +83,12 @@ def _check_folder(v, parts, folder, exts, needed: bool, what: str):
         v.err(parts, f"folder not found: {p}")
     elif not p.is_dir():
         v.err(parts, f"not a folder: {p}")
-    elif needed and not list_images(p, exts):
-        v.err(parts, f"no image files ({', '.join(exts)}) in {p}")
+    elif needed:
+        try:
+            if not list_images(p, exts):
+                v.err(parts, f"no image files ({', '.join(exts)}) in {p}")
+        except InputError as e:          # an entry that is not a regular file (a FIFO, a device, ...)
+            v.err(parts, f"{e.where}: {e.what}")
 
 
 def _uses(dist, value: str) -> bool:
