@@ -21,17 +21,20 @@ import copy
 import difflib
 import itertools
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from ..core.config import Config, load_config, read_yaml, split_path
 from ..core.errors import ConfigError, ConfigErrors
+from ..core.files import env_limit
 from ..core.validate import key_path, line_map
 from .model import Sweep, SweepPoint
 from .naming import assign_names, point_name
 
 SWEEP_KEYS = ("base", "frames", "grid", "points")
+MAX_SWEEP_POINTS = 10_000       # grid combinations + listed points; SYNTHBLEND_MAX_SWEEP_POINTS overrides
 
 ErrorAt = Callable[[list, str], ConfigError]     # (key path parts, what) -> the error to raise
 
@@ -57,6 +60,7 @@ def load_sweep(path, frames: int | None = None) -> Sweep:
     points = _check_points(raw.get("points"), err)
     if not grid and not points:
         raise err(["grid"], "a sweep needs a non-empty grid and/or a list of points")
+    _check_count(grid, points, err)
     candidates = _expand(grid, points)
     _check_unique(candidates, err)
     return Sweep(path.resolve(), base, n_frames, _make_points(base, candidates, n_frames, err))
@@ -137,6 +141,20 @@ def _check_path(err: ErrorAt, parts: list, key) -> None:
         split_path(key)
     except ValueError as e:
         raise err(parts, "not a config path (use dots and [index], e.g. scene.objects[0].scale)") from e
+
+
+def _check_count(grid: dict | None, points: list | None, err: ErrorAt) -> None:
+    """Count the points before making them: a 1000 x 1000 grid would build a million configs."""
+    limit = int(env_limit("SYNTHBLEND_MAX_SWEEP_POINTS", MAX_SWEEP_POINTS))
+    sizes = [len(v) for v in (grid or {}).values()]
+    n_grid = math.prod(sizes) if sizes else 0
+    n_listed = len(points or [])
+    if n_grid + n_listed > limit:
+        parts = [f"{' x '.join(map(str, sizes))} values make {n_grid:,} points"] if n_grid else []
+        parts += [f"{n_listed:,} listed in points"] if n_listed else []
+        what = " plus ".join(parts)
+        raise err(["grid"] if n_grid > n_listed else ["points"],
+                  f"{what}: at most {limit:,} points per sweep (set SYNTHBLEND_MAX_SWEEP_POINTS to raise it)")
 
 
 def _expand(grid: dict | None, points: list | None) -> list[_Candidate]:
