@@ -149,12 +149,28 @@ def default_workers(cfg, gpu_ids) -> int:
     return 1
 
 
+MAX_WORKERS = 1024   # worker processes (or Ray actors) per run; each holds a whole Blender scene
+
+
+def check_threads_workers(a) -> None:
+    """``--threads`` obeys the rule of the config's ``render.threads`` (its schema field's min and max,
+    so the two cannot drift apart); ``--workers`` is between 1 and MAX_WORKERS."""
+    from .core.schema import SCHEMA
+
+    f = SCHEMA.fields["render"].fields["threads"]
+    lo, hi = int(f.min), int(f.max)
+    if not lo <= a.threads <= hi:
+        raise InputError("--threads", f"must be between {lo} and {hi} (like render.threads; "
+                                      f"0 = cores / workers), got {a.threads}")
+    if a.workers is not None and not 1 <= a.workers <= MAX_WORKERS:
+        raise InputError("--workers", f"must be between 1 and {MAX_WORKERS}, got {a.workers}")
+
+
 def cmd_render(a) -> int:
     from .api import render_dataset
     from .core.config import load_config
 
-    if a.workers is not None and a.workers < 1:
-        raise InputError("--workers", f"must be >= 1, got {a.workers}")
+    check_threads_workers(a)
     cfg = load_config(a.config)
     if a.workers is None:
         a.workers = default_workers(cfg, _gpu_ids(a.gpu_ids))
@@ -264,9 +280,8 @@ def cmd_sweep(a) -> int:
     from .api import parse_shard
     from .sweep import PREVIEW, SWEEP_JSON, load_sweep, render_sweep
 
+    check_threads_workers(a)
     workers = 1 if a.workers is None else a.workers
-    if workers < 1:
-        raise InputError("--workers", f"must be >= 1, got {workers}")
     shard = parse_shard(a.shard)
     sweep = load_sweep(a.sweep, frames=a.frames)
     gpu_ids = _gpu_ids(a.gpu_ids)
