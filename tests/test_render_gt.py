@@ -244,3 +244,43 @@ def test_small_clean_render_passes_verify_at_cycles_sample_rays(tmp_path):
     centre = verify_dataset(out, sample_offset_px=(0, 0)).frames[1]
     ground = next(d for d in centre.objects_detail if d["name"] == "ground")
     assert ground["depth_rel_median"] > 1e-5
+
+
+def _user_blend(path):
+    """A saved .blend as users have them: Blender's default scene (Cube, Camera, Light in
+    'Collection'), no 'Synthblend Targets' collection."""
+    import subprocess
+    import sys
+
+    make = ("import bpy; bpy.ops.wm.read_factory_settings(use_empty=False); "
+            f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
+    r = subprocess.run([sys.executable, "-c", make], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and path.exists(), r.stderr[-2000:]
+    return path
+
+
+def test_blend_without_targets_collection_is_scene_context(tmp_path):
+    """The default collection may be absent: the file's meshes are labelled category 0 (scene
+    context), the render's ground truth passes the ray cast. A collection the config names itself
+    must exist: the error names the config file, its line, the key and the .blend."""
+    blend = _user_blend(tmp_path / "user.blend")
+    head = "frames: 2\nrender: {resolution: [32, 24], samples: 1, denoise: false}\n"
+    cam = "camera: {distance: 9, elevation_deg: 30, azimuth_deg: {uniform: [0, 360]}}\n"
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(head + "scene:\n  blend: user.blend\n" + cam)
+    out = tmp_path / "ok"
+    r = run_cli("render", ok, "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    cube = next(o for o in load_meta(out, 0)["objects"] if o["asset"] == "blend:Cube")
+    assert cube["category_id"] == 0 and cube["px_count_visib"] > 20
+    report = verify_dataset(out)
+    assert report.passed, [(f.frame, f.failures) for f in report.frames if not f.passed]
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(head + "scene:\n  blend: user.blend\n  targets: {collection: Targetz}\n" + cam)
+    r = run_cli("render", typo, "--out", tmp_path / "typo", "--quiet")
+    assert r.returncode == 2, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {typo}:5: scene.targets.collection: no collection 'Targetz' in {blend} "
+                      f"(collections: Collection)"], r.stderr
+    assert "Traceback" not in r.stderr

@@ -13,6 +13,8 @@ The user's own objects are labelled, never moved:
 * objects in the targets collection (default ``Synthblend Targets``, child collections included) are
   targets: category from the object's custom property ``synthblend_category``, default its name
   without Blender's ``.001`` suffix; every other one has category 0 (unlabelled, but never background);
+  a file without that collection has no targets (all its meshes are scene context, category 0); only
+  a collection the config names explicitly (not the default) must exist in a config's ``scene.blend``;
 * meta lists each as ``asset: "blend:<object name>"`` with ``mesh`` = its evaluated triangles with the
   modifiers' *render* settings (subdivision render levels, render-only modifiers), in the object's
   local frame, and ``obj2world`` = its evaluated world matrix.
@@ -63,14 +65,20 @@ class BlendObject:
 # ---------------------------------------------------------------------------------------- files
 
 
-def open_blend(path) -> None:
-    """Open ``path`` as the current file (headless workers). Bad files raise InputError."""
+def _key_error(parts, what: str) -> InputError:
+    """The error about config key ``parts`` when no config is at hand to name its file and line."""
+    return InputError(".".join(str(p) for p in parts), what)
+
+
+def open_blend(path, error=None) -> None:
+    """Open ``path`` as the current file (headless workers). A bad file raises ``error(["scene",
+    "blend"], what)`` (pass ``Config.error``: it names the config file and line), else InputError."""
     path = Path(path)
     try:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
     except RuntimeError as e:
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else "unreadable"
-        raise InputError("scene.blend", f"cannot open {path}: {msg}") from None
+        raise (error or _key_error)(["scene", "blend"], f"cannot open {path}: {msg}") from None
 
 
 # ---------------------------------------------------------------------------- generated datablocks
@@ -215,9 +223,12 @@ def _viewport_color(ob) -> tuple:
     return tuple(float(x) for x in c[:3])
 
 
-def capture(scene, view_layer, targets_collection: str | None, strict: bool, log=print) -> list[BlendObject]:
-    """The user's labelled objects with their rendered triangles. ``strict``: a missing targets
-    collection is an error (a .blend named in the config), else it just means no targets."""
+def capture(scene, view_layer, targets_collection: str | None, strict: bool, log=print,
+            error=None) -> list[BlendObject]:
+    """The user's labelled objects with their rendered triangles. A missing targets collection
+    means no targets (every mesh is scene context, category 0; said once through ``log``), or with
+    ``strict`` an error: ``error(["scene", "targets", "collection"], what)`` (pass ``Config.error``,
+    which names the config file and line; the text names the .blend), else InputError."""
     from ..dataset.layout import sanitize_name
     from .scene import read_triangles
 
@@ -227,10 +238,13 @@ def capture(scene, view_layer, targets_collection: str | None, strict: bool, log
             f"(only mesh-like objects are); hide it for render to keep the maps exact")
     names = target_names(targets_collection) if targets_collection else set()
     if names is None:
+        have = ", ".join(sorted(c.name for c in bpy.data.collections if not is_generated(c))) or "none"
+        what = f"no collection {targets_collection!r} in {bpy.data.filepath or 'the unsaved .blend'}"
         if strict and objects:
-            have = ", ".join(sorted(c.name for c in bpy.data.collections if not is_generated(c))) or "none"
-            raise InputError("scene.targets.collection",
-                             f"no collection {targets_collection!r} in the .blend (collections: {have})")
+            raise (error or _key_error)(["scene", "targets", "collection"], f"{what} (collections: {have})")
+        if objects:
+            log(f"synthblend: note: {what}: its {len(objects)} mesh object(s) are scene context "
+                f"(category 0, no targets)")
         names = set()
     out: list[BlendObject] = []
     keys: set[str] = set()

@@ -65,7 +65,7 @@ class SceneBuilder:
         blend = self.config.parsed["scene"].get("blend")
         if self.reset:
             if blend is not None:
-                blend_scene.open_blend(blend)
+                blend_scene.open_blend(blend, self.config.error)
             else:
                 bpy.ops.wm.read_factory_settings(use_empty=True)
         blend_scene.clear_generated()

@@ -223,6 +223,10 @@ class SYNTHBLEND_OT_randomize(Operator):
         s.preview_frame = frame + 1
         n_obj = sum(1 for o in spec.objects if o.kind == "object")   # config objects (ObjectKind.OBJECT)
         s.status = f"Frame {frame}: {n_obj} object(s), {len(spec.lights)} light(s)"
+        n_context = sum(1 for o in spec.objects if o.kind == "blend")   # the file's own meshes
+        targets = s.scene.targets.collection
+        if n_context and bpy.data.collections.get(targets) is None:
+            s.status += f"; no '{targets}' collection: the file's {n_context} mesh(es) are scene context (category 0)"
         if self.view_camera:
             for window in context.window_manager.windows:
                 for area in window.screen.areas:

@@ -17,6 +17,14 @@ def _label(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def targets_hint(collection: str) -> list[str]:
+    """The panel's lines when the open file has no targets collection (short: sidebar width)."""
+    return [f"No '{collection}' collection:",
+            "this file's meshes are scene context",
+            "(category 0). Put target objects in a",
+            "collection of that name to label them."]
+
+
 # --------------------------------------------------------------------------------- generic drawing
 
 
@@ -194,6 +202,11 @@ class SYNTHBLEND_PT_objects(_Base, Panel):
                 else:
                     row.label(text=ob.name.rsplit(".", 1)[0] if ob.name[-4:-3] == "." else ob.name)
                 row.operator("synthblend.remove_target", text="", icon="X").object_name = ob.name
+        else:
+            col = box.column(align=True)
+            col.scale_y = 0.8
+            for k, line in enumerate(targets_hint(s.scene.targets.collection)):
+                col.label(text=line, icon="INFO" if k == 0 else "BLANK1")
         box.operator("synthblend.add_targets", icon="ADD")
         box.label(text="Others: category 0", icon="INFO")
         draw_section(layout.column(), s.scene, sec, "scene", skip=("blend", "targets"))

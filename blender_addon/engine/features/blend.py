@@ -19,8 +19,13 @@ class Blend:
         blend = b.config.parsed["scene"].get("blend")
         if blend is None and b.reset:
             return
-        self.objects = blend_scene.capture(b.scene, b.view_layer, b.config.data["scene"]["targets"]["collection"],
-                                           strict=blend is not None, log=b.log)
+        collection = b.config.data["scene"]["targets"]["collection"]
+        # A missing collection is an error only for a config's .blend rendered headless that names a
+        # collection of its own (a typo); the default one may be absent: the file's meshes are then
+        # all scene context (category 0). The add-on's open file (reset=False) never fails for it.
+        strict = blend is not None and b.reset and collection != blend_scene.DEFAULT_TARGETS
+        self.objects = blend_scene.capture(b.scene, b.view_layer, collection, strict=strict, log=b.log,
+                                           error=b.config.error)
         for name in blend_scene.extra_categories(self.objects, list(b.category_ids)):
             b.category_ids[name] = len(b.category_ids) + 1
         for k, ob in enumerate(self.objects):
