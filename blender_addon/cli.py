@@ -162,8 +162,11 @@ def check_threads_workers(a) -> None:
     if not lo <= a.threads <= hi:
         raise InputError("--threads", f"must be between {lo} and {hi} (like render.threads; "
                                       f"0 = cores / workers), got {a.threads}")
-    if a.workers is not None and not 1 <= a.workers <= MAX_WORKERS:
-        raise InputError("--workers", f"must be between 1 and {MAX_WORKERS}, got {a.workers}")
+    if a.workers is not None and a.workers < 1:
+        raise InputError("--workers", f"must be >= 1, got {a.workers}")
+    if a.workers is not None and a.workers > MAX_WORKERS:
+        raise InputError("--workers", f"must be <= {MAX_WORKERS} (worker processes, each with its own "
+                                      f"Blender scene), got {a.workers}")
 
 
 def cmd_render(a) -> int:
