@@ -59,7 +59,8 @@ def gui(tmp_path_factory):
     args = {"zip": str(legacy), "config": str(config), "out": str(tmp / "gui_ds"),
             "blend": str(project / "user_scene.blend"), "saved_config": str(project / "gui.yaml"),
             "shots": str(tmp / "shots"), "result": str(tmp / "result.json"),
-            "cancel_out": str(tmp / "cancelled_ds")}
+            "cancel_out": str(tmp / "cancelled_ds"), "context_out": str(tmp / "context_ds"),
+            "context_config": str(project / "context.yaml"), "context_blend": str(project / "context.blend")}
     cmd = [XVFB_RUN, "-a", "-s", "-screen 0 1280x800x24", BLENDER, str(startup), "--enable-event-simulate",
            "--python", str(DRIVER), "--", json.dumps(args)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env(tmp))
@@ -124,6 +125,32 @@ def test_gui_dataset_ground_truth(gui):
     assert cube["category"] == "box" and cube["category_id"] > 0
     report = verify_dataset(ds)
     assert report.passed, format_report(report)
+
+
+def test_users_saved_file_without_targets_collection(gui):
+    """The user's saved .blend holds a mesh (the Cube) and no 'Synthblend Targets' collection:
+    Randomize, Save config and Render dataset work, the Cube is scene context (category 0), the
+    ground truth passes the independent ray cast and the saved config renders the same headless."""
+    from synthblend.dataset.verify import format_report, verify_dataset
+
+    r, tmp, args = gui["result"], gui["tmp"], gui["args"]
+    assert r["context_status"].endswith("; no 'Synthblend Targets' collection: the file's 1 mesh(es) are "
+                                        "scene context (category 0)"), r["context_status"]
+    assert r["context_render"] == ["FINISHED"] and r["context_render_status"].startswith("Done: 2 frame(s)")
+    ds = Path(args["context_out"])
+    cube = next(o for o in meta(ds, 0)["objects"] if o["asset"] == "blend:Cube")
+    assert cube["category_id"] == 0 and cube["category"] is None
+    assert sum(o["px_count_visib"] for i in (0, 1) for o in meta(ds, i)["objects"] if o["asset"] == "blend:Cube") > 0
+    report = verify_dataset(ds)
+    assert report.passed, format_report(report)
+    saved = Path(args["context_config"])
+    assert "blend: context.blend" in saved.read_text()
+    out = tmp / "context_cli_ds"
+    p = subprocess.run([BLENDER, "-b", "-P", str(ROOT / "scripts" / "render.py"), "--", str(saved),
+                        "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=180,
+                       env=_env(tmp))
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert_same_dataset(ds, out)
 
 
 def test_saved_config_renders_the_same_dataset_headless(gui):

@@ -81,6 +81,23 @@ def screenshot(name):
     log("screenshot", name=name)
 
 
+def context_file(s):
+    """The user's own saved file before any target is marked (no 'Synthblend Targets' collection):
+    Randomize, Save config and a 2-frame Render dataset work; its Cube is scene context."""
+    with override():
+        bpy.ops.synthblend.randomize()
+    RESULT["context_status"] = s.status
+    s.preview_frame = 0                                                # the later presses start at 0
+    s.output_dir = ARGS["context_out"]
+    s.frames = 2
+    bpy.ops.wm.save_as_mainfile(filepath=ARGS["context_blend"])      # the config names the .blend
+    with override():
+        bpy.ops.synthblend.save_config(filepath=ARGS["context_config"])
+        RESULT["context_render"] = sorted(bpy.ops.synthblend.render_dataset("EXEC_DEFAULT"))
+    RESULT["context_render_status"] = s.status
+    log("context file rendered", status=s.status)
+
+
 def setup():
     prefs = bpy.context.preferences
     prefs.view.show_splash = False
@@ -97,6 +114,8 @@ def setup():
     cube = bpy.data.objects["Cube"]
     cube.scale = (0.15, 0.15, 0.15)
     cube.location = (0.35, 0.3, 0.15)
+    if ARGS.get("context_out"):
+        context_file(s)
     for ob in bpy.context.view_layer.objects:
         ob.select_set(ob == cube)
     bpy.context.view_layer.objects.active = cube
