@@ -68,7 +68,8 @@ def run(tmp_path_factory, dist):
     args = {"zip": str(dist[0]), "config": str(config), "rich_config": str(project / "rich.yaml"),
             "bad_config": str(project / "bad.yaml"), "blend": str(project / "user_scene.blend"),
             "saved_config": str(project / "gui.yaml"), "saved_config2": str(project / "gui2.yaml"),
-            "out": str(tmp / "gui_ds"), "result": str(tmp / "result.json")}
+            "out": str(tmp / "gui_ds"), "result": str(tmp / "result.json"),
+            "context_blend": str(project / "context.blend")}
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"))
     p = subprocess.run([sys.executable, str(DRIVER), json.dumps(args)], capture_output=True, text=True,
                        timeout=600, env=env, cwd=tmp)
@@ -118,6 +119,13 @@ def test_extension_installs_enables_and_runs_headless(run):
     assert r["render_result"] == ["FINISHED"] and not r["is_rendering"]
     assert r["status"].startswith("Done: 2 frame(s)")
     assert r["after_clear"] == {"generated": False, "camera": "Camera"}
+
+
+def test_saved_file_without_targets_collection_randomizes(run):
+    """A saved .blend with a mesh and no 'Synthblend Targets' collection: Randomize labels the Cube
+    as scene context (category 0) and says how, instead of failing."""
+    assert run["r"]["context_status"].endswith(
+        "; no 'Synthblend Targets' collection: the file's 1 mesh(es) are scene context (category 0)")
 
 
 def test_errors_are_the_cli_messages(run):

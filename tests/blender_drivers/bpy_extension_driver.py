@@ -59,6 +59,11 @@ def main():
     cube = bpy.data.objects["Cube"]
     cube.scale = (0.15, 0.15, 0.15)
     cube.location = (0.35, 0.3, 0.15)
+    # the user's own saved file with a mesh and no 'Synthblend Targets' collection yet
+    bpy.ops.wm.save_as_mainfile(filepath=A["context_blend"])
+    bpy.ops.synthblend.randomize()
+    R["context_status"] = s.status
+    s.preview_frame = 0
     for ob in bpy.context.view_layer.objects:
         ob.select_set(ob == cube)
     bpy.ops.synthblend.add_targets()
