@@ -63,6 +63,8 @@ def _ply(f, size):
     head = _header_text(f, b"ply", b"end_header")
     if head is None:
         return None
+    if head == "" and size <= HEADER_BYTES:
+        return None                     # a truncated header: trimesh says what is wrong with it
     if head == "":
         raise InputError(f.name, f"no PLY end_header within the first {HEADER_BYTES // 1024} KB")
     counts = dict(re.findall(r"^\s*element\s+(\S+)\s+(\d+)", head, re.M))
