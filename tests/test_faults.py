@@ -6,6 +6,7 @@ file, and ``--resume`` completes the dataset.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -81,6 +82,58 @@ def _leave_free(mnt: Path, free: int) -> Path:
     with open(filler, "wb") as f:
         f.write(b"\0" * (have - free))
     return filler
+
+
+@pytest.mark.parametrize("writer, shape", [("write_depth_exr", (300, 400)), ("write_normals_exr", (200, 200, 3))])
+def test_an_exr_write_on_a_full_file_system_is_enospc(tmp_path, writer, shape):
+    """The OpenEXR wheel's RuntimeError for a full disk becomes OSError ENOSPC naming the file, and the
+    partial file is gone."""
+    import numpy as np
+
+    from synthblend.dataset import exr
+    mnt = tmp_path / "small"
+    if exr._native() is None or not _can_mount_tmpfs(mnt):
+        pytest.skip("needs the OpenEXR package, root and tmpfs")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
+    try:
+        a = np.random.default_rng(0).random(shape, dtype=np.float32)
+        with pytest.raises(OSError) as ei:
+            getattr(exr, writer)(mnt / "x.exr", a)
+        assert ei.value.errno == errno.ENOSPC and ei.value.filename == str(mnt / "x.exr")
+        assert isinstance(ei.value.__cause__, RuntimeError)
+        assert list(mnt.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_an_exr_write_failing_for_another_reason_stays_a_runtime_error(tmp_path, monkeypatch):
+    """Not every failed write is the disk's: one that Python's own write does not reproduce keeps its
+    RuntimeError (the frame fails, the run goes on), and leaves no file."""
+    import types
+
+    import numpy as np
+
+    from synthblend.dataset import exr
+
+    class File:
+        def __init__(self, header, chans):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def write(self, path):
+            Path(path).write_bytes(b"partial")
+            raise RuntimeError("Failed to write: unsupported something")
+
+    fake = types.SimpleNamespace(ZIP_COMPRESSION=3, scanlineimage=0, File=File)
+    monkeypatch.setattr(exr, "_native", lambda: fake)
+    with pytest.raises(RuntimeError, match="unsupported"):
+        exr.write_depth_exr(tmp_path / "x.exr", np.ones((4, 5), np.float32))
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.render
