@@ -218,7 +218,9 @@ def summary_text(s, cfg) -> str:
     cats = ", ".join(c["name"] for c in cfg.categories()) or "none"
     return (f"Rendered {n} frame(s) of {W}x{H} ({cfg.data['render']['samples']} samples) in "
             f"{s.wall_seconds:.1f} s ({rate:.2f} frames/s) with {s.workers} worker(s) into {s.out_dir}"
-            f"{f'; {s.skipped} already there' if s.skipped else ''}. Outputs: {', '.join(cfg.outputs)}; "
+            f"{f'; {s.skipped} already there' if s.skipped else ''}"
+            f"{f'; {len(s.repaired)} repaired (a file missing or damaged)' if s.repaired else ''}"
+            f". Outputs: {', '.join(cfg.outputs)}; "
             f"categories: {cats}.{stages} Logs: {s.out_dir / 'logs'}. "
             f"Look at it: synthblend preview {s.out_dir} --out preview.png")
 

@@ -139,6 +139,39 @@ class Config:
         blob = json.dumps(_numbers_as_floats(d), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def asset_files(self) -> list[Path]:
+        """Every file the config renders from: meshes, the .blend, and the images of the image folders
+        (materials' ``images``, ``world.hdri.folder``, ``world.image.folder``), sorted."""
+        from .image_folders import list_images
+
+        found: set[Path] = set()
+        todo = [self.parsed]
+        while todo:
+            v = todo.pop()
+            if isinstance(v, dict):
+                todo.extend(v.values())
+            elif isinstance(v, (list, tuple)):
+                todo.extend(v)
+            elif isinstance(v, Path):
+                if v.is_dir():
+                    found.update(list_images(v))
+                elif v.is_file():
+                    found.add(v)
+        return sorted(found)
+
+    def asset_hashes(self) -> dict[str, str]:
+        """``{file: sha256}`` of :meth:`asset_files` (paths relative to the config's folder where they are
+        inside it): ``dataset.json``'s ``asset_hashes``, which ``--resume`` compares. Each file is hashed
+        once per process while its mtime and size stay the same."""
+        out = {}
+        for p in self.asset_files():
+            try:
+                rel = p.relative_to(self.base_dir).as_posix()
+            except ValueError:
+                rel = str(p)
+            out[rel] = file_sha256(p)
+        return out
+
     def to_dict(self) -> dict:
         return copy.deepcopy(self.data)
 
@@ -153,6 +186,19 @@ class Config:
         raw = copy.deepcopy(self.raw)
         raw.update(top)
         return Config(raw, path=self.path, base_dir=self.base_dir, lines=self._lines, label=self._label)
+
+
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path) -> str:
+    """sha256 of a file's bytes, cached by (path, mtime, size): one read per file and run."""
+    st = Path(path).stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _HASHES:
+        with open(path, "rb") as f:
+            _HASHES[key] = hashlib.file_digest(f, "sha256").hexdigest()
+    return _HASHES[key]
 
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

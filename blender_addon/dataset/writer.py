@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import InputError
 from ..core.outputs import BY_NAME
 from . import layout
 from .codecs import CODECS, load_png, save_png  # noqa: F401  (load_png/save_png: public here too)
@@ -52,10 +53,12 @@ def _unlink_quiet(p: Path) -> None:
         pass
 
 
-def atomic_write(final, write_fn) -> None:
-    """Write ``final`` via ``write_fn(tmp_path)`` to a temporary sibling, then ``os.replace``."""
+def atomic_write(final, write_fn, mkdir: bool = True) -> None:
+    """Write ``final`` via ``write_fn(tmp_path)`` to a temporary sibling, then ``os.replace``
+    (which replaces a link at ``final`` itself, never the file it points to)."""
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if mkdir:
+        final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(final)
     try:
         write_fn(tmp)
@@ -65,8 +68,8 @@ def atomic_write(final, write_fn) -> None:
         raise
 
 
-def atomic_write_bytes(final, data: bytes) -> None:
-    atomic_write(final, lambda p: p.write_bytes(data))
+def atomic_write_bytes(final, data: bytes, mkdir: bool = True) -> None:
+    atomic_write(final, lambda p: p.write_bytes(data), mkdir)
 
 
 def write_json(path, obj) -> None:
@@ -95,14 +98,46 @@ def ply_bytes(vertices: np.ndarray, faces: np.ndarray) -> bytes:
 # ------------------------------------------------------------------------------------ writer
 
 
+def _folder_id(p: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class DatasetWriter:
-    """Writes frames, meshes and the manifest of one dataset folder."""
+    """Writes frames, meshes and the manifest of one dataset folder.
+
+    A writer opened on a dataset (``dataset.json`` there) writes into that folder only: before each frame
+    and mesh it checks that the folder is the same one (inode) and still holds ``dataset.json``, never
+    creates the folder again, and otherwise raises InputError (the output folder was deleted or replaced
+    during the run: the run stops with exit 2)."""
 
     def __init__(self, root):
         self.root = Path(root)
+        self._home = _folder_id(self.root) if (self.root / layout.MANIFEST).is_file() else None
 
     def path(self, rel: str) -> Path:
         return self.root / rel
+
+    def check_folder(self) -> None:
+        """InputError when the dataset folder this writer was opened on is gone or replaced."""
+        if self._home is None:
+            return
+        if _folder_id(self.root) != self._home or not (self.root / layout.MANIFEST).is_file():
+            raise InputError(str(self.root), "the output folder was deleted or replaced during the run "
+                                             "(its dataset.json is gone); stopped, nothing more is written")
+
+    def _mkdirs(self, d: Path) -> None:
+        """Create ``d`` below the root; a guarded writer never creates the root itself again."""
+        if self._home is None:
+            d.mkdir(parents=True, exist_ok=True)
+            return
+        p = self.root
+        for part in d.relative_to(self.root).parts:
+            p = p / part
+            p.mkdir(exist_ok=True)
 
     def write_manifest(self, manifest: dict) -> Path:
         """``DIR/dataset.json`` (sorted keys, indent 2)."""
@@ -115,6 +150,7 @@ class DatasetWriter:
 
         Idempotent: an existing file with the same bytes is left untouched.
         """
+        self.check_folder()
         rel = layout.mesh_path(name)
         data = ply_bytes(vertices, faces)
         p = self.path(rel)
@@ -123,7 +159,8 @@ class DatasetWriter:
                 return rel
         except FileNotFoundError:
             pass
-        atomic_write_bytes(p, data)
+        self._mkdirs(p.parent)
+        atomic_write_bytes(p, data, mkdir=False)
         return rel
 
     def write_frame(self, index: int, meta: dict, **outputs) -> None:
@@ -135,9 +172,11 @@ class DatasetWriter:
         writes no file. All files are first written to temporary names; on any error (e.g.
         ``OSError`` ENOSPC) the temporaries are removed and the error propagates, leaving the frame as
         it was. An existing meta is removed before the new files are moved into place, so a frame is
-        never marked complete with mixed contents.
+        never marked complete with mixed contents. Meta records ``files``: each file's path (relative
+        to the root) and size in bytes, which ``--resume`` checks (``dataset/outdir.py``).
         """
-        jobs = []  # (final path, writer function, checked array)
+        self.check_folder()
+        jobs = []  # (relative path, writer function, checked array)
         for name, value in outputs.items():
             out = BY_NAME.get(name)
             if out is None:
@@ -147,30 +186,38 @@ class DatasetWriter:
             codec = CODECS[out.codec]
             if out.per_object:
                 for iid, a in sorted(value.items()):
-                    jobs.append((self.path(layout.object_output_path(name, index, iid)), codec.write,
-                                 codec.check(name, a)))
+                    jobs.append((layout.object_output_path(name, index, iid), codec.write, codec.check(name, a)))
             else:
-                jobs.append((self.path(layout.output_path(name, index)), codec.write, codec.check(name, value)))
-        meta_bytes = dumps_json(meta).encode("utf-8")
+                jobs.append((layout.output_path(name, index), codec.write, codec.check(name, value)))
         staged: list[tuple[Path, Path]] = []
         try:
-            for final, fn, a in jobs:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                tmp = _tmp_path(final)
-                staged.append((tmp, final))
-                fn(tmp, a)
-            meta_final = self.path(layout.meta_path(index))
-            meta_final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _tmp_path(meta_final)
-            staged.append((tmp, meta_final))
-            tmp.write_bytes(meta_bytes)
-            _unlink_quiet(meta_final)
-            for tmp, final in staged:  # meta is last in the list
-                os.replace(tmp, final)
-        except BaseException:
+            self._stage_and_replace(index, meta, jobs, staged)
+        except BaseException as e:
             for tmp, _ in staged:
                 _unlink_quiet(tmp)
+            if isinstance(e, FileNotFoundError):
+                self.check_folder()       # the folder went away while writing: say so (bad input, exit 2)
             raise
+
+    def _stage_and_replace(self, index: int, meta: dict, jobs, staged: list) -> None:
+        """Write every file of ``jobs`` under a temporary name (recording its size), then meta, then move
+        them into place, meta last."""
+        files = {}
+        for rel, fn, a in jobs:
+            final = self.path(rel)
+            self._mkdirs(final.parent)
+            tmp = _tmp_path(final)
+            staged.append((tmp, final))
+            fn(tmp, a)
+            files[rel] = os.stat(tmp).st_size
+        meta_final = self.path(layout.meta_path(index))
+        self._mkdirs(meta_final.parent)
+        tmp = _tmp_path(meta_final)
+        staged.append((tmp, meta_final))
+        tmp.write_bytes(dumps_json({**meta, "files": files}).encode("utf-8"))
+        _unlink_quiet(meta_final)
+        for tmp, final in staged:  # meta is last in the list
+            os.replace(tmp, final)
 
     def is_complete(self, index: int) -> bool:
         return self.path(layout.meta_path(index)).is_file()

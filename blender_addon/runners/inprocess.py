@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .frame_loop import DONE, ERROR, INPUT_ERROR, RunResult, frame_loop
-from .plan import plan, write_manifest
+from .plan import make_out_dir, plan
 from .pool import claim_cpus, default_threads, stop_on_signals
 from .summary import RenderSummary, log_run
 
@@ -87,8 +87,8 @@ class InProcessRun:
             config = load_config(config)
         self.out = Path(out)
         self.config, self.todo, requested = plan(config, self.out, frames, seed, shard, resume, overwrite)
-        self.out.mkdir(parents=True, exist_ok=True)
-        write_manifest(self.config, self.out)
+        # the folder stays locked for this run until finish() (dataset/lock.py)
+        _, self.todo, self.lock = make_out_dir(self.config, self.out, requested, resume, overwrite, shard is not None)
         self.summary = RenderSummary(self.out, len(requested), skipped=len(requested) - len(self.todo),
                                      workers=1)
         self.reset, self.threads, self.gpu_ids = reset, threads, gpu_ids
@@ -141,8 +141,11 @@ class InProcessRun:
         self._outcomes = None
         self.summary.interrupted = interrupted
         self.summary.rendered.sort()
+        done = set(self.summary.rendered)
+        self.summary.repaired = [i for i in self.todo.repaired if i in done]
         self.summary.wall_seconds = time.perf_counter() - self._t0 if self._t0 else 0.0
         log_run(self.out, self.summary)
+        self.lock.release()
         return self.summary
 
     def run(self, on_frame=None):

@@ -64,30 +64,43 @@ def plan(config: Config, out_dir, frames=None, seed=None, shard=None, resume=Fal
         config = config.with_values(**overrides)
     check_assets(config)
     shard = parse_shard(shard) if isinstance(shard, str) or shard is None else shard
-    requested = list(range(config.frames))
+    requested = range(config.frames)          # lazy: planning 10,000,000 frames builds no list of them
     if shard:
         k, n = shard
-        requested = [i for i in requested if i % n == k]
-    todo = prepare(Path(out_dir), config, requested, resume, overwrite)
+        requested = range(k, config.frames, n)
+    todo = prepare(Path(out_dir), config, requested, resume, overwrite)   # checks only: nothing is written
     return config, todo, requested
 
 
 def write_manifest(config: Config, out_dir) -> None:
     from ..dataset.meta import manifest
     writer = DatasetWriter(Path(out_dir))
-    writer.write_manifest(manifest(config, blender_version(), __version__))
+    man = manifest(config, blender_version(), __version__)
+    man["asset_hashes"] = config.asset_hashes()      # what --resume compares (dataset/outdir.py)
+    writer.write_manifest(man)
 
 
-def make_out_dir(config: Config, out: Path, todo) -> bool:
-    """Create ``out`` (bad input when that fails), remove the temporaries a killed run left for the
-    frames in ``todo``, write ``dataset.json``. Returns whether the folder is new."""
-    from ..dataset.outdir import remove_stale_temporaries
+def make_out_dir(config: Config, out: Path, requested, resume=False, overwrite=False, shard=False):
+    """Create ``out`` (bad input when that fails) and lock it for this run (``dataset/lock.py``; shards of
+    one config share it); decide again under the lock (another run may have written there since
+    :func:`plan`), remove what that decision says (``outdir.apply``) and the temporaries a killed run left
+    for the frames to render; write ``dataset.json``. Returns ``(fresh, todo, lock)``: whether the folder
+    is new, the frames to render, and the lock, which the caller releases when the run ends."""
+    from ..dataset.lock import FolderLock
+    from ..dataset.outdir import apply, prepare, remove_stale_temporaries
 
     fresh = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(str(out), f"cannot create the output folder: {e.strerror or e}") from None
-    remove_stale_temporaries(out, todo)      # left by a run that was killed mid-write
-    write_manifest(config, out)
-    return fresh
+    lock = FolderLock(out, config.identity(), shard=bool(shard)).acquire()
+    try:
+        todo = prepare(out, config, requested, resume, overwrite)
+        apply(out, todo)
+        remove_stale_temporaries(out, todo)      # left by a run that was killed mid-write
+        write_manifest(config, out)
+    except BaseException:
+        lock.release()
+        raise
+    return fresh, todo, lock

@@ -25,7 +25,17 @@ def render_dataset(config, out, frames=None, seed=None, workers=1, shard=None, r
     if backend == "ray" and todo:
         from .ray_backend import check_ray
         check_ray(ray_address)               # installed and reachable, before the folder is made
-    fresh = make_out_dir(config, out, todo)
+    fresh, todo, lock = make_out_dir(config, out, requested, resume, overwrite, shard is not None)
+    try:
+        return _render_locked(config, out, todo, requested, fresh, workers, backend, ray_address, threads,
+                              gpu_ids, progress, t_start, in_process)
+    finally:
+        lock.release()
+
+
+def _render_locked(config, out, todo, requested, fresh, workers, backend, ray_address, threads, gpu_ids,
+                   progress, t_start, in_process) -> RenderSummary:
+    """The run itself, while ``out`` is locked."""
     summary = RenderSummary(out, len(requested), skipped=len(requested) - len(todo), workers=workers)
     in_proc = in_process and backend == "local" and workers == 1 and bool(todo)
     if in_proc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ class RenderSummary:
     first_frame_seconds: float | None = None   # from t_start (the CLI's start) to the first written frame
     missing: list[int] = field(default_factory=list)   # asked for but not written (failed, crashed, stopped)
     peak_rss_kb: int | None = None                      # largest worker peak RSS, measured in the worker
+    repaired: list[int] = field(default_factory=list)   # --resume: frames found broken (a file missing or of
+    #                                                     another size, meta unreadable) and rendered again
 
     @property
     def ok(self) -> bool:
@@ -33,7 +36,9 @@ class RenderSummary:
         self.failed = res.failed
         self.interrupted = res.interrupted
         self.stage_seconds = res.stage_seconds
-        self.missing = sorted(set(todo) - set(res.done))
+        done = set(res.done)
+        self.missing = sorted(i for i in todo if i not in done)
+        self.repaired = sorted(i for i in getattr(todo, "repaired", ()) if i in done)
         self.peak_rss_kb = max(res.peak_rss_kb.values(), default=None)
 
 
@@ -49,7 +54,8 @@ def _append_run_log(out: Path, s: RenderSummary) -> None:
     import platform
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
-    with open(logs / "runs.jsonl", "a") as f:
+    fd = os.open(logs / "runs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with open(fd, "a") as f:       # never through a link (O_NOFOLLOW), never recreating a deleted DIR
         f.write(json.dumps({
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": platform.node(),
             "rendered": len(s.rendered), "skipped": s.skipped,
@@ -57,5 +63,5 @@ def _append_run_log(out: Path, s: RenderSummary) -> None:
             "interrupted": s.interrupted, "wall_seconds": round(s.wall_seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in s.stage_seconds.items()}, "workers": s.workers,
             "first_frame_seconds": None if s.first_frame_seconds is None else round(s.first_frame_seconds, 3),
-            "missing": len(s.missing), "peak_rss_kb": s.peak_rss_kb,
+            "missing": len(s.missing), "peak_rss_kb": s.peak_rss_kb, "repaired": len(s.repaired),
         }) + "\n")
