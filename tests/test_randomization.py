@@ -20,7 +20,7 @@ from conftest import ROOT, load_meta, run_cli, write_config
 from dr_checks import TOL, placement_report, world_mesh
 from synthblend.core.config import config_from_dict
 from synthblend.core.errors import ConfigErrors
-from synthblend.core.features.augment import apply_augment, gaussian_blur
+from synthblend.core.image_augment import apply_augment, gaussian_blur
 from synthblend.core.sampling import sample
 from synthblend.dataset.exr import write_exr_pure
 from synthblend.dataset.reader import open_dataset

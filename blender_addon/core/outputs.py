@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .image_augment import augment_image
+
 
 @dataclass
 class FrameData:
@@ -69,7 +71,6 @@ class Output:
 
 def _rgb(f: FrameData):
     if f.rgb is not None and f.spec.augment:
-        from .features.augment import augment_image
         return augment_image(f.rgb, f.spec)
     return f.rgb
 
