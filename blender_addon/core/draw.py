@@ -6,8 +6,6 @@ from one stream and records every random draw in the FrameSpec's ``sampled`` und
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from .rotations import euler_xyz_to_matrix, quat_to_matrix, uniform_quaternion
@@ -79,13 +77,3 @@ def matrix_to_quat(R) -> list[float]:
         q = [(R[1, 0] - R[0, 1]) / s, (R[0, 2] + R[2, 0]) / s, (R[1, 2] + R[2, 1]) / s, 0.25 * s]
     q = np.asarray(q) / np.linalg.norm(q)
     return [float(x) for x in (q if q[0] >= 0 else -q)]
-
-
-@functools.lru_cache(maxsize=None)
-def default_section(name: str) -> dict:
-    """Parsed defaults of a domain-randomization section (e.g. the material block)."""
-    from .config import config_from_dict
-
-    if name == "materials":
-        return config_from_dict({"materials": {}}).parsed["materials"]
-    raise KeyError(name)

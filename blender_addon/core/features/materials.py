@@ -18,11 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from ..color import hsv_to_linear
-from ..draw import Draw, default_section
+from ..config import config_from_dict
+from ..draw import Draw
 from ..image_folders import IMAGE_EXTS, list_images
 from ..spec import MaterialSpec, ObjectKind
 
 ORDER = 70  # place in the frame's features (core/features/__init__.py)
+
+
+@functools.lru_cache(maxsize=None)
+def default_section(name: str) -> dict:
+    """Parsed defaults of a domain-randomization section (e.g. the material block)."""
+    if name == "materials":
+        return config_from_dict({"materials": {}}).parsed["materials"]
+    raise KeyError(name)
 
 
 def block_for(config, obj) -> tuple[dict | None, dict | None, str | None]:
