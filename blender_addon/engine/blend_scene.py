@@ -34,6 +34,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.spec import ObjectKind, ObjectSpec
+from .objects import read_triangles
 
 GENERATED = "Synthblend Generated"
 TAG = "synthblend_generated"
@@ -230,7 +231,6 @@ def capture(scene, view_layer, targets_collection: str | None, strict: bool, log
     ``strict`` an error: ``error(["scene", "targets", "collection"], what)`` (pass ``Config.error``,
     which names the config file and line; the text names the .blend), else InputError."""
     from ..dataset.layout import sanitize_name
-    from .scene import read_triangles
 
     objects, unsupported = renderable_objects(view_layer)
     for ob in unsupported:

@@ -26,6 +26,16 @@ class MeshAsset:
     faces: np.ndarray        # Mx3 int32 (loop triangles)
 
 
+def read_triangles(me) -> tuple[np.ndarray, np.ndarray]:
+    """The triangles Cycles renders for a mesh: vertex positions and loop-triangle vertex indices."""
+    me.calc_loop_triangles()
+    v = np.empty(len(me.vertices) * 3, dtype=np.float32)
+    me.vertices.foreach_get("co", v)
+    t = np.empty(len(me.loop_triangles) * 3, dtype=np.int32)
+    me.loop_triangles.foreach_get("vertices", t)
+    return v.reshape(-1, 3), t.reshape(-1, 3)
+
+
 class SceneObjects:
     def __init__(self):
         self.meshes: dict[tuple, MeshAsset] = {}     # source -> mesh

@@ -18,7 +18,7 @@ from ..core.errors import InputError
 from ..core.spec import FrameSpec
 from . import compat
 from .features import ENGINE_FEATURES, Blend
-from .objects import MeshAsset, SceneObjects
+from .objects import MeshAsset, SceneObjects, read_triangles
 
 
 def _mesh_from_arrays(name: str, v: np.ndarray, f: np.ndarray, smooth: bool):
@@ -28,16 +28,6 @@ def _mesh_from_arrays(name: str, v: np.ndarray, f: np.ndarray, smooth: bool):
         me.polygons.foreach_set("use_smooth", np.ones(len(me.polygons), dtype=bool))
     me.update()
     return me
-
-
-def read_triangles(me) -> tuple[np.ndarray, np.ndarray]:
-    """The triangles Cycles renders for a mesh: vertex positions and loop-triangle vertex indices."""
-    me.calc_loop_triangles()
-    v = np.empty(len(me.vertices) * 3, dtype=np.float32)
-    me.vertices.foreach_get("co", v)
-    t = np.empty(len(me.loop_triangles) * 3, dtype=np.int32)
-    me.loop_triangles.foreach_get("vertices", t)
-    return v.reshape(-1, 3), t.reshape(-1, 3)
 
 
 class SceneBuilder:
