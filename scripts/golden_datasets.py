@@ -5,7 +5,8 @@ file's SHA-256 with the hashes recorded before (``tests/golden/datasets.json``).
     python scripts/golden_datasets.py check      # render again and compare (exit 1 on a difference)
 
 Each config is rendered with 3 frames at 96x72 and 4 samples (``OVERRIDES``) by one worker process.
-Files under ``logs/`` are left out (timings, hosts). Cycles gives the same bits on the same machine
+Files under ``logs/`` are left out (timings, hosts); ``dataset.json`` is compared with its
+``config_path`` relative to the repository. Cycles gives the same bits on the same machine
 and build; the record names the CPU model and the bpy version, and ``tests/test_golden.py`` compares
 every file where they match and only the render-independent parts (file list, each frame's sampled
 values) where they do not.
@@ -16,6 +17,7 @@ import argparse
 import hashlib
 import importlib.metadata
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -45,13 +47,25 @@ def machine() -> dict:
     return {"cpu": cpu, "bpy": bpy}
 
 
+def _portable_bytes(rel: str, p: Path) -> bytes:
+    """A file's bytes; for ``dataset.json`` with ``config_path`` (absolute) made relative to the
+    repository, so a clone in another folder (CI) compares equal."""
+    data = p.read_bytes()
+    if rel != "dataset.json":
+        return data
+    man = json.loads(data)
+    if man.get("config_path"):
+        man["config_path"] = os.path.relpath(man["config_path"], ROOT)
+    return json.dumps(man, sort_keys=True).encode()
+
+
 def hash_tree(root: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``root`` except ``logs/``."""
+    """Relative path -> SHA-256 of every file under ``root`` except ``logs/`` (see _portable_bytes)."""
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and not rel.startswith("logs/"):
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            out[rel] = hashlib.sha256(_portable_bytes(rel, p)).hexdigest()
     return out
 
 
