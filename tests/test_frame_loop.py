@@ -67,3 +67,22 @@ def test_run_result_records_outcomes_as_every_runner_reports_them():
     assert res.stage_seconds == {"render": 0.5, "write": 0.25}
     res.record(fl.INPUT_ERROR, 5, "bad key")
     assert res.input_error == "bad key" and 5 not in res.failed
+
+
+def test_the_work_queue_draws_frames_lazily_and_hands_back_retries_first():
+    from synthblend.runners.control import WorkQueue
+
+    q = WorkQueue(range(10**12))                 # a list of these would not fit in memory
+    assert q and q.popleft() == 0 and q.popleft() == 1
+    q.appendleft(0)                              # a frame lost with a dead worker goes first
+    assert [q.popleft() for _ in range(3)] == [0, 2, 3]
+    q.clear()
+    assert not q
+    short = WorkQueue(iter([5]))
+    assert short.popleft() == 5 and not short
+    try:
+        short.popleft()
+    except IndexError:
+        pass
+    else:
+        raise AssertionError("an empty queue must raise IndexError")

@@ -19,7 +19,6 @@ Robustness:
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
@@ -30,7 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .frame_loop import DONE, FATAL, INPUT_ERROR, OS_ERROR, RunResult, frame_loop, open_renderer
+from .control import RunControl
+from .frame_loop import DONE, INPUT_ERROR, RunResult, frame_loop, open_renderer
 from .parent_watch import die_with_parent, watch_parent
 
 
@@ -167,42 +167,6 @@ def stop_on_signals(stop):
             signal.signal(s, h)
 
 
-class RunControl:
-    """The state every runner keeps while it hands out work: the queue, the result, whether it stops.
-
-    ``stop()`` (a signal): no new work, ``interrupted``. ``halt()``: stop because the run cannot go on,
-    with ``interrupted`` as given (None: as it was). :meth:`settle` counts an outcome a worker reported
-    and stops where it ends the run."""
-
-    def __init__(self, todo, on_frame=None):
-        self.res = RunResult()
-        self.todo = collections.deque(todo)
-        self.on_frame = on_frame
-        self.stopping = False
-
-    def stop(self) -> None:
-        if not self.stopping:
-            self.stopping = True
-            self.res.interrupted = True
-            self.todo.clear()
-            self.on_stop()
-
-    def on_stop(self) -> None:
-        """Hook: tell the workers (Ray's control actor)."""
-
-    def halt(self, interrupted: bool | None = None) -> None:
-        was = self.res.interrupted
-        self.stop()
-        self.res.interrupted = was if interrupted is None else interrupted
-
-    def settle(self, kind: str, frame, payload, slot: int) -> None:
-        self.res.record(kind, frame, payload, slot, self.on_frame)
-        if kind == INPUT_ERROR:
-            self.halt(interrupted=False)
-        elif kind in (OS_ERROR, FATAL):
-            self.halt()
-
-
 @dataclass
 class _Worker:
     wid: int
@@ -257,7 +221,7 @@ class _PoolRun(RunControl):
         self.pool = pool
         self.ctx = mp.get_context("spawn")
         self.logs = pool.out_dir / "logs"
-        self.pending = set(frames)                  # frames neither done nor given up
+        self.open: set[int] = set()                 # frames handed out, neither done nor given up
         self.attempts: dict[int, int] = {}
         self.workers: dict[int, _Worker] = {}
         self.next_wid = 0
@@ -303,8 +267,9 @@ class _PoolRun(RunControl):
                 continue
             if self.todo and not self.stopping:
                 w.current = self.todo.popleft()
+                self.open.add(w.current)
                 w.send(w.current)
-            elif self.stopping or not self.pending:
+            elif self.stopping or not self.open:
                 w.told_to_exit = True
                 w.send(None)
 
@@ -337,13 +302,13 @@ class _PoolRun(RunControl):
                 self.res.peak_rss_kb[wid] = payload.get("peak_rss_kb", 0)
         elif kind == DONE:
             w.current = None
-            if frame in self.pending:               # a retried frame finishing twice counts once
-                self.pending.discard(frame)
+            if frame in self.open:                  # a retried frame finishing twice counts once
+                self.open.discard(frame)
                 self.settle(kind, frame, payload, wid)
         else:                                       # INPUT_ERROR, OS_ERROR, ERROR, FATAL
             w.current = None
             if kind != INPUT_ERROR:
-                self.pending.discard(frame)
+                self.open.discard(frame)
             self.settle(kind, frame, payload, wid)
 
     def drain(self, w: _Worker) -> None:
@@ -377,14 +342,14 @@ class _PoolRun(RunControl):
 
     def requeue_lost(self, lost, why: str) -> None:
         """The frame a dead worker was rendering goes back to the front of the queue, ``retries`` times."""
-        if lost is None or lost not in self.pending:
+        if lost is None or lost not in self.open:
             return
         self.attempts[lost] = self.attempts.get(lost, 0) + 1
         if self.attempts[lost] <= self.pool.retries and not self.stopping:
             self.res.retried.append(lost)
             self.todo.appendleft(lost)
         else:
-            self.pending.discard(lost)
+            self.open.discard(lost)
             self.res.failed[lost] = why
 
     def shutdown(self) -> None:

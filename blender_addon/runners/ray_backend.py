@@ -34,8 +34,9 @@ import time
 from pathlib import Path
 
 from ..core.errors import InputError
+from .control import RunControl
 from .frame_loop import INPUT_ERROR, RunResult, frame_loop, open_renderer
-from .pool import RunControl, claim_cpus, default_threads, redirect_output, stop_on_signals
+from .pool import claim_cpus, default_threads, redirect_output, stop_on_signals
 
 
 def _import_ray():
