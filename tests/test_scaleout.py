@@ -267,3 +267,24 @@ def test_unreachable_ray_address_is_bad_input(scene, tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("error: --ray-address: cannot reach a Ray cluster")
     assert time.monotonic() - t < 30 and not out.exists()
+
+
+@pytest.mark.render
+def test_workers_render_when_the_caller_imported_bpy(tmp_path):
+    """A script (or a test run) that imported bpy before render_dataset: Blender put its own script
+    folders first on sys.path, which spawned workers inherit; they must still import the bpy wheel."""
+    code = f"""
+import bpy, sys
+from synthblend.api import render_dataset
+from synthblend.core.config import config_from_dict
+if __name__ == "__main__":
+    cfg = config_from_dict({{"frames": 2, "render": {{"resolution": [32, 24], "samples": 1}},
+                            "scene": {{"objects": [{{"primitive": "cube", "scale": 0.3}}]}}}})
+    s = render_dataset(cfg, {str(tmp_path / "ds")!r}, workers=2)
+    sys.exit(0 if s.ok and sorted(s.rendered) == [0, 1] else 3)
+"""
+    script = tmp_path / "imports_bpy_first.py"
+    script.write_text(code)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    logs = [p.read_text()[-1500:] for p in sorted((tmp_path / "ds" / "logs").glob("worker-*.log"))]
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:], logs)

@@ -113,6 +113,26 @@ def _frames_from(conn, in_flight: dict | None = None):
         yield frame
 
 
+def _is_blender_script_path(p: str) -> bool:
+    return f"{os.sep}bpy{os.sep}" in p and f"{os.sep}scripts" in p
+
+
+@contextlib.contextmanager
+def without_blender_script_paths():
+    """``sys.path`` without the folders of Blender's own scripts, while a worker process is started.
+
+    A process that imported bpy has ``.../bpy/<version>/scripts/modules`` (and startup, addons_core)
+    first on ``sys.path``; a spawned child starts with the ``sys.path`` it is given then, and its
+    ``import bpy`` (or the caller's main module, which spawn imports again) would find Blender's inner
+    ``bpy`` package (it needs ``_bpy``) instead of the wheel. The child's own import of bpy puts them back."""
+    saved = list(sys.path)
+    sys.path[:] = [p for p in saved if not _is_blender_script_path(p)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def _worker_main(wid, config, out_dir, threads, gpu_ids, conn, log_path, parent_pid):
     """Body of a worker process: build once, then render the frames the parent sends over ``conn``
     (its private pipe) until a None, or until the parent is gone."""
@@ -253,7 +273,8 @@ class _PoolRun(RunControl):
         # from a worker that gets Ctrl-C before it has set up its own handlers
         old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
         try:
-            p.start()
+            with without_blender_script_paths():
+                p.start()
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)

@@ -175,7 +175,7 @@ def asset_material(me, path: str, name: str):
         return mat
     if vis.kind == "vertex":
         cols = np.asarray(vis.vertex_colors, np.float32)[:, :4] / 255.0
-        from ..core.color import srgb_to_linear
+        from ...core.color import srgb_to_linear
         cols[:, :3] = srgb_to_linear(cols[:, :3])
         attr = me.color_attributes.new("asset_color", "FLOAT_COLOR", "POINT")
         attr.data.foreach_set("color", cols.ravel())
