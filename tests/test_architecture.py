@@ -164,3 +164,38 @@ def test_core_and_dataset_import_without_blender():
     assert r.returncode == 0, r.stderr
     for m in ("synthblend.core.features", "synthblend.core.outputs"):
         importlib.import_module(m)
+
+
+def test_a_new_feature_is_one_module_sampled_in_order_and_in_meta(monkeypatch):
+    """What CONTRIBUTING promises a new randomizer: a module with ORDER and sample() is sampled in its
+    place (here between lights and objects), keeps its values in spec.features, and its meta() hook
+    lands in meta under its name, with no registration anywhere else."""
+    import types
+
+    from synthblend.core import features, sampling
+    from synthblend.dataset import meta_dr
+
+    cfg = config_from_dict(_all_outputs_config())
+    before = sampling.sample(cfg, 3, 0)
+    fog = types.ModuleType("synthblend.core.features.fog")
+    fog.ORDER = 25
+    seen = []
+
+    def sample(ctx):
+        seen.append([o.instance_id for o in ctx.spec.objects])      # objects come after it
+        ctx.spec.features["fog"] = {"density": float(ctx.stream("fog").uniform(0.1, 0.2))}
+
+    fog.sample = sample
+    fog.meta = lambda spec: spec.features.get("fog")
+    monkeypatch.setattr(features, "FEATURES", tuple(sorted(features.FEATURES + (fog,), key=lambda m: m.ORDER)))
+    monkeypatch.setattr(sampling, "FEATURES", features.FEATURES)
+    names = tuple(m.__name__.rsplit(".", 1)[1] for m in features.FEATURES)
+    monkeypatch.setattr(meta_dr, "FEATURES", features.FEATURES)
+    monkeypatch.setattr(meta_dr, "NAMES", names)
+    assert names.index("fog") == names.index("lights") + 1
+    spec = sampling.sample(cfg, 3, 0)
+    assert seen == [[]] and 0.1 <= spec.features["fog"]["density"] <= 0.2
+    assert spec.sampled == before.sampled                        # its own stream: no other draw moves
+    assert [o.obj2world.tolist() for o in spec.objects] == [o.obj2world.tolist() for o in before.objects]
+    meta = meta_dr.extend_meta({"objects": [], "camera": {}}, spec)
+    assert meta["fog"] == spec.features["fog"]
