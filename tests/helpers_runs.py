@@ -1,6 +1,9 @@
 """Helpers for tests that watch a render run from outside (a CLI subprocess writing into a folder)."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,3 +22,15 @@ def wait_for(cond, timeout: float = 120.0, step: float = 0.02) -> bool:
             raise TimeoutError(f"condition not met within {timeout:g} s")
         time.sleep(step)
     return True
+
+
+def can_mount_tmpfs(path: Path) -> bool:
+    """Whether a small tmpfs can be mounted at ``path`` here (root with ``mount``): a real full disk."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    path.mkdir(exist_ok=True)
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)],
+                        capture_output=True).returncode == 0
+    if ok:
+        subprocess.run(["umount", str(path)], capture_output=True)
+    return ok

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_runs import n_meta, wait_for
+from helpers_runs import can_mount_tmpfs, n_meta, wait_for
 
 TINY = """\
 seed: 1
@@ -452,23 +451,12 @@ def test_killed_worker_corrupts_nothing_and_resume_completes(existing, tmp_path)
     same_frames(existing[0], out, range(6))
 
 
-def _can_mount_tmpfs(path: Path) -> bool:
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        return False
-    path.mkdir(exist_ok=True)
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)],
-                        capture_output=True).returncode == 0
-    if ok:
-        subprocess.run(["umount", str(path)], capture_output=True)
-    return ok
-
-
 @pytest.mark.render
 def test_disk_full_is_a_clear_error_and_leaves_no_partial_frame(existing, tmp_path):
     """A tiny tmpfs fills up mid-run: exit 2, one line saying so, no partial frame; after making
     room, --resume completes the dataset."""
     mnt = tmp_path / "small"
-    if not _can_mount_tmpfs(mnt):
+    if not can_mount_tmpfs(mnt):
         pytest.skip("needs root and tmpfs to simulate a full disk (see test_writer_enospc_*)")
     frames = 30
     cfg = tmp_path / "scene.yaml"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers_runs import n_meta, wait_for
+from helpers_runs import can_mount_tmpfs, n_meta, wait_for
 
 SCENE = """\
 seed: 1
@@ -62,17 +61,6 @@ def complete_frames(out: Path, folders=("depth",)) -> set[int]:
 # ------------------------------------------------------------------------------------- disk full
 
 
-def _can_mount_tmpfs(path: Path) -> bool:
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        return False
-    path.mkdir(exist_ok=True)
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)],
-                        capture_output=True).returncode == 0
-    if ok:
-        subprocess.run(["umount", str(path)], capture_output=True)
-    return ok
-
-
 def _leave_free(mnt: Path, free: int) -> Path:
     """Fill the file system of ``mnt`` up to ``free`` bytes left; returns the filler file."""
     st = os.statvfs(mnt)
@@ -92,7 +80,7 @@ def test_an_exr_write_on_a_full_file_system_is_enospc(tmp_path, writer, shape):
 
     from synthblend.dataset import exr
     mnt = tmp_path / "small"
-    if exr._native() is None or not _can_mount_tmpfs(mnt):
+    if exr._native() is None or not can_mount_tmpfs(mnt):
         pytest.skip("needs the OpenEXR package, root and tmpfs")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
     try:
@@ -144,7 +132,7 @@ def test_disk_full_inside_an_exr_write_stops_the_run_with_one_line(tmp_path, wor
     stops (it does not try every later frame), finished frames are kept, no partial frame or temporary
     file; after making room, --resume completes the dataset."""
     mnt = tmp_path / "small"
-    if not _can_mount_tmpfs(mnt):
+    if not can_mount_tmpfs(mnt):
         pytest.skip("needs root and tmpfs to fill a file system")
     cfg = scene(tmp_path, "320, 240", 1, "[depth]")       # depth EXRs of ~50 KB, the largest file a frame has
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True)

@@ -19,8 +19,8 @@ from PIL import Image
 
 from synthblend import cli
 from synthblend.core.errors import InputError
+from synthblend.core.outputs import semantic_from_instance
 from synthblend.dataset import verify as V
-from synthblend.dataset.masks import semantic_from_instance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "dataset"))   # the shared test helpers
 from synthdata import look_at, pose, read_frame, refresh_visibility, rot_x, rot_z, write_frame  # noqa: E402

@@ -27,7 +27,8 @@ import numpy as np
 from ..core.errors import InputError
 from . import layout
 from ._export import checked, copy_file, finish_export, labelled, need, open_input, prepare_export, require
-from .writer import atomic_write_bytes, save_png, write_json
+from .codecs import save_png
+from .writer import atomic_write_bytes, write_json
 
 SCENE_SIZE = 1000
 SPLIT = "train_pbr"

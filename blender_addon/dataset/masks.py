@@ -1,11 +1,10 @@
-"""Visible-pixel statistics and label maps computed from an instance map (numpy only)."""
+"""Visible-pixel statistics and outlines computed from an instance map (numpy only); the semantic map
+is an output of its own (``core.outputs.semantic_from_instance``)."""
 from __future__ import annotations
 
 from typing import Iterable
 
 import numpy as np
-
-from ..core.outputs import semantic_from_instance  # noqa: F401  (the semantic map: core)
 
 EMPTY_BBOX = [-1, -1, 0, 0]
 

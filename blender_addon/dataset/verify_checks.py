@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from . import layout
+from .codecs import load_png
 from .exr import read_exr
 from .verify_report import FrameCheck, Thresholds
-from .writer import load_png
 
 __all__ = ["load_map", "check_instance", "check_depth", "check_objects", "check_zero_depth",
            "check_semantic", "check_visibility", "check_poses", "write_debug_png"]

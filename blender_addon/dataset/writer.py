@@ -17,7 +17,7 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.outputs import BY_NAME
 from . import layout
-from .codecs import CODECS, load_png, save_png  # noqa: F401  (load_png/save_png: public here too)
+from .codecs import CODECS
 
 
 def _json_default(o):

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from synthblend.dataset.masks import semantic_from_instance, visibility
+from synthblend.core.outputs import semantic_from_instance
+from synthblend.dataset.masks import visibility
 from synthblend.dataset.reader import Frame
 from synthblend.dataset.writer import DatasetWriter
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from synthblend.core.outputs import semantic_from_instance
 from synthblend.dataset import layout
-from synthblend.dataset.masks import bbox_of_mask, semantic_from_instance, visibility
+from synthblend.dataset.masks import bbox_of_mask, visibility
 
 
 def test_paths():

@@ -8,8 +8,7 @@ import trimesh
 
 import synthblend
 from synthblend.core.errors import InputError
-from synthblend.dataset import layout
-from synthblend.dataset import writer as writer_mod
+from synthblend.dataset import codecs, layout
 from synthblend.dataset.reader import open_dataset
 from synthblend.dataset.writer import DatasetWriter
 from synthdata import synth_dataset  # noqa: F401 (fixture)
@@ -73,7 +72,7 @@ def test_partial_outputs_and_no_meta_means_incomplete(tmp_path):
     w.write_manifest({"image_size": [16, 12]})
     w.write_frame(0, _meta(0), rgb=_frame()["rgb"])
     os.makedirs(tmp_path / "rgb", exist_ok=True)
-    writer_mod.save_png(tmp_path / "rgb/000001.png", _frame()["rgb"])  # rgb without meta
+    codecs.save_png(tmp_path / "rgb/000001.png", _frame()["rgb"])  # rgb without meta
     ds = open_dataset(tmp_path)
     assert ds.indices == [0]
     assert ds[0].depth is None and ds[0].instance is None and ds[0].rgb.shape == (12, 16, 3)
@@ -91,7 +90,6 @@ def test_enospc_cleans_up_and_keeps_previous_frame(tmp_path, monkeypatch):
 
     from dataclasses import replace
 
-    from synthblend.dataset import codecs
     # instance and semantic share the 16-bit PNG codec: the frame fails at its 2nd or 3rd file
     monkeypatch.setitem(codecs.CODECS, "png_u16", replace(codecs.CODECS["png_u16"], write=full))
     with pytest.raises(OSError) as e:
