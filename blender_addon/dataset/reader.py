@@ -4,7 +4,8 @@
 >>> len(ds), ds.image_size, [c["name"] for c in ds.categories]
 >>> f = ds[0]                      # the first complete frame (a frame is complete once it has meta)
 >>> f.rgb.shape, f.depth.dtype, f.instance.max(), f.meta["objects"][0]["bbox_visib"]
->>> loader = torch.utils.data.DataLoader(ds.torch(), batch_size=8, collate_fn=list)
+>>> loader = torch.utils.data.DataLoader(ds.torch(target="detection"), batch_size=8,
+...                                       collate_fn=synthblend.dataset.torch_data.collate)
 
 Images are loaded on first access and cached on the :class:`Frame`. Nothing here writes.
 
@@ -265,40 +266,23 @@ class Dataset(Sequence):
     def outputs(self) -> list[str]:
         return list(self.manifest.get("outputs") or list(layout.OUTPUTS))
 
-    def torch(self, transform=None):
-        """A ``torch.utils.data.Dataset`` over these frames (imports torch only now).
+    def torch(self, target=None, *, inputs=("rgb",), transforms=None, transform=None,
+              min_visible_pixels: int = 1):
+        """A ``torch.utils.data.Dataset`` over these frames (imports torch and torchvision only now).
 
-        Items are dicts: ``image`` (3xHxW uint8), ``depth`` (HxW float32), ``instance`` and
-        ``semantic`` (HxW int64), ``index`` and ``meta``; outputs the dataset lacks are left out.
-        ``transform(item) -> item`` is applied last.
+        With ``target`` (``"detection"``, ``"instance"``, ``"semantic"``, ``"depth"``, ``"pose"``, or
+        a list of them, merged into one dict): items are ``(image, target)`` in torchvision's v2
+        types, ``transforms(image, target)`` applied last, objects with fewer than
+        ``min_visible_pixels`` visible pixels left out; batch them with
+        :func:`synthblend.dataset.torch_data.collate` (:mod:`.torch_data`, docs/torch.md).
+
+        Without ``target``: items are dicts: ``image`` (3xHxW uint8), ``depth`` (HxW float32),
+        ``instance`` and ``semantic`` (HxW int64), ``index`` and ``meta``; outputs the dataset lacks
+        are left out; ``transform(item) -> item`` is applied last.
         """
-        try:
-            import torch
-            from torch.utils.data import Dataset as TorchDataset
-        except ImportError as e:
-            raise ImportError("Dataset.torch() needs PyTorch: pip install torch "
-                              f"(import failed: {e})") from e
-
-        frames = self
-
-        class SynthblendTorchDataset(TorchDataset):
-            def __len__(self):
-                return len(frames)
-
-            def __getitem__(self, i):
-                f = frames[i]
-                item = {"index": f.index, "meta": f.meta}
-                if f.rgb is not None:
-                    item["image"] = torch.from_numpy(np.ascontiguousarray(f.rgb.transpose(2, 0, 1)))
-                if f.depth is not None:
-                    item["depth"] = torch.from_numpy(f.depth.copy())
-                for k in ("instance", "semantic"):
-                    a = getattr(f, k)
-                    if a is not None:
-                        item[k] = torch.from_numpy(a.astype(np.int64))
-                return transform(item) if transform else item
-
-        return SynthblendTorchDataset()
+        from .torch_data import TorchDataset  # ImportError saying what to install without torch
+        return TorchDataset(self, target=target, inputs=inputs, transforms=transforms,
+                            transform=transform, min_visible_pixels=min_visible_pixels)
 
 
 def open_dataset(root) -> Dataset:
