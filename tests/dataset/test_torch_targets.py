@@ -237,6 +237,11 @@ def test_the_torch_dataset_pickles_and_collates(synth_dataset):
     assert tuple(target["frame"].shape) == (2,) and len(target["boxes"]) == 2
     legacy = collate([open_dataset(synth_dataset).torch()[k] for k in (0, 1)])
     assert tuple(legacy["image"].shape) == (2, 3, 72, 96) and len(legacy["meta"]) == 2
+    # workers that start from scratch get the dataset by pickle (no file handle, no lambda inside)
+    loader = DataLoader(td, batch_size=2, num_workers=2, collate_fn=collate, multiprocessing_context="spawn")
+    batches = list(loader)
+    assert [int(t["frame"]) for _, ts in batches for t in ts] == [0, 1, 2, 3]
+    assert all(torch.equal(ts[0]["masks"], td[2 * k][1]["masks"]) for k, (_, ts) in enumerate(batches))
 
 
 def test_bad_arguments_are_input_errors(tmp_path, synth_dataset):
