@@ -45,6 +45,9 @@ PER_INSTANCE = ("boxes", "labels", "instance_ids", "masks", "obj2cam", "scale")
 
 def parse_targets(target, root) -> tuple[str, ...]:
     """``target`` (a name of :data:`TARGETS`, or a list of them) as a tuple; InputError if unknown."""
+    if not isinstance(target, (str, list, tuple)):
+        raise InputError(str(root), f"target: expected a target name or a list of them, got {target!r} "
+                                    "(a function is transform=, or transforms= with a target)")
     names = (target,) if isinstance(target, str) else tuple(target)
     if not names:
         raise InputError(str(root), "target: expected a target name or a list of them, got none")

@@ -248,6 +248,8 @@ def test_bad_arguments_are_input_errors(tmp_path, synth_dataset):
     ds = open_dataset(synth_dataset)
     with pytest.raises(InputError, match="target: unknown target 'boxes'"):
         ds.torch(target="boxes")
+    with pytest.raises(InputError, match="target: expected a target name"):
+        ds.torch(lambda item: item)          # the old positional transform
     with pytest.raises(InputError, match="min_visible_pixels"):
         ds.torch(target="detection", min_visible_pixels=0)
     with pytest.raises(InputError, match="input 'flow' is not an output"):
@@ -336,3 +338,45 @@ def test_depth_regression_training_loop_with_workers(synth_dataset, one_thread):
     loader = _loader(synth_dataset, "depth", collate_stacked)
     _steps(model, loader, lambda m, images, target: torch.nn.functional.l1_loss(
         m(images)[:, 0][target["valid"]], target["depth"][target["valid"]]))
+
+
+@pytest.mark.render
+def test_targets_of_a_rendered_dataset_match_its_files(tmp_path):
+    """A Blender-rendered dataset (labelled objects, distractors and ground with category 0): targets
+    match the instance PNG and meta, and each object's mesh file placed by the target's obj2cam and K
+    covers its mask at the pixel centres."""
+    from conftest import run_cli, write_config
+    cfg = {"seed": 3, "frames": 2,
+           "render": {"resolution": [80, 60], "samples": 1, "quality": "draft",
+                      "outputs": ["rgb", "depth", "instance", "semantic"]},
+           "scene": {"objects": [{"primitive": "cube", "category": "box", "count": 2, "scale": 0.08,
+                                  "position": {"uniform": [[-0.2, -0.2, 0.05], [0.2, 0.2, 0.1]]}},
+                                 {"primitive": "sphere", "category": "ball", "scale": 0.06,
+                                  "position": {"uniform": [[-0.2, -0.2, 0.05], [0.2, 0.2, 0.1]]}}],
+                     "distractors": {"count": 2, "shapes": ["cylinder"], "scale": 0.05},
+                     "ground": {"size": 4}},
+           "camera": {"look_at": [0, 0, 0.05], "distance": 1.0, "elevation_deg": 50,
+                      "azimuth_deg": {"uniform": [0, 360]}}}
+    out = tmp_path / "ds"
+    r = run_cli("render", write_config(tmp_path / "c.yaml", cfg), "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    td = open_dataset(out).torch(target=["instance", "pose", "semantic"])
+    seen = 0
+    for i in range(2):
+        _, t = td[i]
+        objs, boxes, masks = _expected(out, i)
+        meta = _meta(out, i)
+        assert any(o["category_id"] == 0 and o["px_count_visib"] > 0 for o in meta["objects"])
+        assert t["instance_ids"].tolist() == [o["instance_id"] for o in objs]
+        assert t["labels"].tolist() == [o["category_id"] for o in objs] and set(t["labels"].tolist()) <= {1, 2}
+        assert np.array_equal(t["boxes"].numpy(), boxes)
+        assert np.array_equal(t["masks"].numpy().astype(bool), masks)
+        assert np.array_equal(t["semantic"].numpy(), _png(out, "semantic", i))
+        for k, o in enumerate(objs):
+            mesh = trimesh.load(out / o["mesh"], force="mesh", process=False)
+            o2c = t["obj2cam"][k].double().numpy()
+            sil = raster_silhouette(mesh.vertices @ o2c[:3, :3].T + o2c[:3, 3], mesh.faces,
+                                    t["K"].double().numpy(), 80, 60)
+            assert (sil & masks[k]).sum() >= 0.98 * masks[k].sum()
+            seen += 1
+    assert seen >= 2
