@@ -3,7 +3,8 @@
 Export folders follow the same rules as ``synthblend render``'s (``dataset/outdir.py``): an empty or
 new folder is filled; a folder holding a previous export of the same format (its ``export.json``
 says so) is replaced; anything else is refused (exit 2) unless ``overwrite``. Replacing removes only
-what an export of that format writes (``exports.FORMATS[...].owns``), never anything else.
+what an export of that format writes (``exports.FORMATS[...].owns``: names, or patterns such as
+``shard-*.tar``), never anything else.
 """
 from __future__ import annotations
 
@@ -84,8 +85,9 @@ def _previous_format(out: Path) -> str | None:
 
 
 def _remove(out: Path, names, ds: Dataset) -> None:
+    """Remove the entries ``names`` of ``out``; a name with ``*`` is a pattern (e.g. ``shard-*.tar``)."""
     root = ds.root.resolve()
-    paths = [out / n for n in sorted(set(names))]
+    paths = [p for n in sorted(set(names)) for p in (sorted(out.glob(n)) if "*" in n else [out / n])]
     for p in paths:
         if p.exists() and _inside(root, p.resolve()):
             raise InputError(str(out), f"its {p.name} holds the input dataset {ds.root}; choose another output")

@@ -42,6 +42,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--depth-scale", "depth_scale", float, 0.1, "bop: mm per depth PNG unit"),
     Option("--task", "task", str, "detect", "yolo", ("detect", "segment")),
     Option("--val-fraction", "val_fraction", float, 0.2, "yolo"),
+    Option("--samples-per-shard", "samples_per_shard", int, 1000, "webdataset: frames per tar shard"),
 )
 
 FORMATS: tuple[ExportFormat, ...] = (
@@ -51,6 +52,9 @@ FORMATS: tuple[ExportFormat, ...] = (
                  ("camera.json", "models", "train_pbr")),
     ExportFormat("yolo", "YOLO labels (detect or segment) and data.yaml", "yolo:export_yolo",
                  ("task", "val_fraction"), ("data.yaml", "images", "labels")),
+    ExportFormat("webdataset", "WebDataset tar shards of whole frames (every file, byte for byte)",
+                 "webdataset:export_webdataset", ("samples_per_shard",),
+                 ("dataset.json", "shard-*.tar", ".shard-*.tar.partial")),
 )
 
 BY_NAME: dict[str, ExportFormat] = {f.name: f for f in FORMATS}

@@ -69,7 +69,10 @@ def _as_output(a: np.ndarray) -> np.ndarray:
 
 
 def read_exr(path) -> dict[str, np.ndarray]:
-    """Read every channel of a scanline or tiled EXR file (tiled: OpenEXR package only)."""
+    """Read every channel of a scanline or tiled EXR file (tiled: OpenEXR package only); ``path`` may
+    also be a binary file object (e.g. ``io.BytesIO`` of a tar member), read by the pure reader."""
+    if hasattr(path, "read"):
+        return read_exr_pure(path)
     path = os.fspath(path)
     exr = _native()
     if exr is None:
@@ -273,9 +276,12 @@ def _decode_part(data: bytes, h: dict, offsets: list[int], multipart: bool) -> d
 
 
 def read_exr_pure(path) -> dict[str, np.ndarray]:
-    """Pure-numpy :func:`read_exr` for scanline files (NONE, RLE, ZIPS, ZIP)."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    """Pure-numpy :func:`read_exr` for scanline files (NONE, RLE, ZIPS, ZIP); a path or a binary file object."""
+    if hasattr(path, "read"):
+        data, path = path.read(), getattr(path, "name", "<EXR bytes>")
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read()
     b = _Buf(data)
     magic, version = b.unpack("ii")
     if magic != _MAGIC:
