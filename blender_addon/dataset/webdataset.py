@@ -238,3 +238,54 @@ def to_tensors(item: dict) -> dict:
         else:
             t[name] = torch.from_numpy(np.ascontiguousarray(a))
     return t
+
+
+class ShardFrame:
+    """A decoded sample with the reading interface of :class:`.reader.Frame` (``index``, ``meta``,
+    ``objects``, ``K``, ``cam2world``, ``world2cam``, ``image_size``, ``load(output)``,
+    ``object_output(output, id)``, ``amodal(id)``, ``rgb``/``depth``/``instance``/``semantic``/
+    ``normals``), so code written for dataset frames, e.g. the torch targets
+    (``synthblend.dataset.targets.frame_targets(ShardFrame(item), ["detection"])``), runs on shards."""
+
+    def __init__(self, item: dict):
+        if "meta" not in item:   # an undecoded sample
+            item = decode_sample(item)
+        self.item = item
+        self.index = int(item["index"])
+        self.meta = item["meta"]
+        self.key = str(item.get("__key__", layout.frame_stem(self.index)))
+
+    def __repr__(self):
+        return f"ShardFrame({self.key!r})"
+
+    def path(self, output: str) -> str:
+        """Where ``output`` came from, for messages: ``<key>.<member key>``."""
+        return f"{self.key}.{META_KEY if output == 'meta' else member_key(output)}"
+
+    def load(self, output: str) -> np.ndarray | None:
+        a = self.item.get(output)
+        return None if isinstance(a, dict) else a
+
+    def object_output(self, output: str, instance_id: int) -> np.ndarray | None:
+        return (self.item.get(output) or {}).get(int(instance_id))
+
+    def amodal(self, instance_id: int) -> np.ndarray | None:
+        return self.object_output("amodal", instance_id)
+
+    rgb = property(lambda self: self.load("rgb"))
+    depth = property(lambda self: self.load("depth"))
+    instance = property(lambda self: self.load("instance"))
+    semantic = property(lambda self: self.load("semantic"))
+    normals = property(lambda self: self.load("normals"))
+    objects = property(lambda self: self.meta.get("objects", []))
+    image_size = property(lambda self: tuple(self.meta["image_size"]) if "image_size" in self.meta else None)
+
+    def _camera(self, key: str) -> np.ndarray:
+        camera = self.meta.get("camera")
+        if not isinstance(camera, dict) or key not in camera:
+            raise InputError(self.path("meta"), f"camera.{key} is missing")
+        return np.asarray(camera[key], dtype=np.float64)
+
+    K = property(lambda self: self._camera("K"))
+    cam2world = property(lambda self: self._camera("cam2world"))
+    world2cam = property(lambda self: self._camera("world2cam"))

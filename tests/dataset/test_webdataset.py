@@ -239,3 +239,22 @@ def test_rendered_dataset_round_trips(tmp_path):
         for name in ("rgb", "depth", "instance", "semantic", "normals"):
             assert np.array_equal(item[name], fr.load(name)), name
         assert all(np.array_equal(m, fr.amodal(i)) for i, m in item["amodal"].items())
+
+
+def test_shard_frames_give_the_same_torch_targets_as_dataset_frames(synth, tmp_path):
+    """Code written for dataset frames runs on shards: the torch targets of a ShardFrame equal those
+    of the dataset's Frame (boxes, labels, masks, semantic, depth, K, obj2cam)."""
+    pytest.importorskip("torch")
+    from synthblend.dataset.targets import frame_targets
+    from synthblend.dataset.webdataset import ShardFrame
+
+    export_webdataset(synth, tmp_path / "wds")
+    names = ["detection", "instance", "semantic", "depth", "pose"]
+    samples = wds.WebDataset(shard_urls(tmp_path / "wds"), shardshuffle=False)
+    for s, fr in zip(samples, open_dataset(synth), strict=True):
+        sf = ShardFrame(s)
+        assert sf.index == fr.index and np.array_equal(sf.K, fr.K)
+        a, b = frame_targets(sf, names), frame_targets(fr, names)
+        assert a.keys() == b.keys() and len(b["boxes"]) > 0
+        for k in b:
+            assert np.array_equal(a[k], b[k]), k
