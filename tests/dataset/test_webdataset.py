@@ -258,3 +258,38 @@ def test_shard_frames_give_the_same_torch_targets_as_dataset_frames(synth, tmp_p
         assert a.keys() == b.keys() and len(b["boxes"]) > 0
         for k in b:
             assert np.array_equal(a[k], b[k]), k
+
+
+def test_documented_detection_loop_with_two_loader_workers(synth, tmp_path):
+    """docs/training.md's detection pipeline: shuffled shards, ShardFrame + targets, WebLoader with
+    two workers; every frame arrives once, its boxes are meta's bbox_visib as XYXY."""
+    torch = pytest.importorskip("torch")
+    from torchvision import tv_tensors
+
+    from synthblend.dataset.targets import frame_targets
+    from synthblend.dataset.webdataset import ShardFrame
+
+    def to_detection(sample):
+        f = ShardFrame(sample)
+        t = frame_targets(f, ["detection"])
+        H, W = f.rgb.shape[:2]
+        image = tv_tensors.Image(torch.from_numpy(f.rgb).permute(2, 0, 1).float() / 255)
+        return image, {"boxes": tv_tensors.BoundingBoxes(torch.from_numpy(t["boxes"]), format="XYXY",
+                                                         canvas_size=(H, W)),
+                       "labels": torch.from_numpy(t["labels"]).long(), "frame": f.index}
+
+    export_webdataset(synth, tmp_path / "wds", samples_per_shard=2)
+    pipe = (wds.WebDataset(shard_urls(tmp_path / "wds"), shardshuffle=100, nodesplitter=wds.split_by_node)
+            .shuffle(10).map(to_detection).batched(2, collation_fn=lambda b: tuple(zip(*b, strict=True))))
+    loader = wds.WebLoader(pipe, batch_size=None, num_workers=2)
+    seen = {}
+    for images, targets in loader:
+        assert all(tuple(im.shape) == (3, 48, 64) for im in images)
+        for t in targets:
+            seen[t["frame"]] = t
+    assert sorted(seen) == list(range(5))
+    ds = open_dataset(synth)
+    for fr in ds:
+        want = [[x, y, x + w, y + h] for o in fr.objects if o["category_id"] > 0 and o["px_count_visib"] > 0
+                for x, y, w, h in [o["bbox_visib"]]]
+        assert seen[fr.index]["boxes"].tolist() == want
