@@ -124,6 +124,8 @@ class TorchDataset(_TorchDataset):
         if self.legacy and transforms is not None:
             raise InputError(str(root), "transforms: needs a target (transforms(image, target)); "
                                         "without one, transform(item) applies")
+        if self.legacy and self.inputs != ("rgb",):
+            raise InputError(str(root), "inputs: needs a target; without one, items hold every map")
         if not self.legacy and transform is not None:
             raise InputError(str(root), "transform: with a target, pass transforms(image, target) "
                                         "as torchvision's datasets take it")

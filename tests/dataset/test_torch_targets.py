@@ -238,7 +238,7 @@ def test_the_torch_dataset_pickles_and_collates(synth_dataset):
     legacy = collate([open_dataset(synth_dataset).torch()[k] for k in (0, 1)])
     assert tuple(legacy["image"].shape) == (2, 3, 72, 96) and len(legacy["meta"]) == 2
     # workers that start from scratch get the dataset by pickle (no file handle, no lambda inside)
-    loader = DataLoader(td, batch_size=2, num_workers=2, collate_fn=collate, multiprocessing_context="spawn")
+    loader = DataLoader(td, batch_size=2, num_workers=1, collate_fn=collate, multiprocessing_context="spawn")
     batches = list(loader)
     assert [int(t["frame"]) for _, ts in batches for t in ts] == [0, 1, 2, 3]
     assert all(torch.equal(ts[0]["masks"], td[2 * k][1]["masks"]) for k, (_, ts) in enumerate(batches))
@@ -256,6 +256,10 @@ def test_bad_arguments_are_input_errors(tmp_path, synth_dataset):
         ds.torch(target="detection", inputs=("rgb", "flow"))
     with pytest.raises(InputError, match="transforms"):
         ds.torch(transforms=v2.RandomHorizontalFlip())
+    with pytest.raises(InputError, match="transform: with a target"):
+        ds.torch(target="depth", transform=lambda item: item)
+    with pytest.raises(InputError, match="inputs: needs a target"):
+        ds.torch(inputs=("rgb", "depth"))
     root = make_dataset(tmp_path / "nodepth", frames=1, W=32, H=24, outputs=("rgb", "instance"))
     with pytest.raises(InputError, match=r"dataset.json: outputs: target 'depth' needs the depth output"):
         open_dataset(root).torch(target="depth")
