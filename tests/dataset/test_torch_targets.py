@@ -352,7 +352,7 @@ def test_targets_of_a_rendered_dataset_match_its_files(tmp_path):
     from conftest import run_cli, write_config
     cfg = {"seed": 3, "frames": 2,
            "render": {"resolution": [80, 60], "samples": 1, "quality": "draft",
-                      "outputs": ["rgb", "depth", "instance", "semantic"]},
+                      "outputs": ["rgb", "depth", "instance", "semantic", "normals"]},
            "scene": {"objects": [{"primitive": "cube", "category": "box", "count": 2, "scale": 0.08,
                                   "position": {"uniform": [[-0.2, -0.2, 0.05], [0.2, 0.2, 0.1]]}},
                                  {"primitive": "sphere", "category": "ball", "scale": 0.06,
@@ -384,3 +384,13 @@ def test_targets_of_a_rendered_dataset_match_its_files(tmp_path):
             assert (sil & masks[k]).sum() >= 0.98 * masks[k].sum()
             seen += 1
     assert seen >= 2
+    # extra inputs: depth and normals (3xHxW) as the EXR files hold them, moved by a flip with the image
+    td = open_dataset(out).torch(target="depth", inputs=("rgb", "depth", "normals"),
+                                 transforms=v2.RandomHorizontalFlip(1.0))
+    x, t = td[1]
+    with OpenEXR.File(str(out / "normals" / "000001.exr")) as f:
+        chs = f.channels()
+        xyz = chs["XYZ"].pixels if "XYZ" in chs else np.stack([chs[c].pixels for c in "XYZ"], -1)
+    assert isinstance(x["normals"], PixelMap) and tuple(x["normals"].shape) == (3, 60, 80)
+    assert np.array_equal(x["normals"].numpy(), np.asarray(xyz, np.float32).transpose(2, 0, 1)[:, :, ::-1])
+    assert np.array_equal(x["depth"].numpy(), _exr(out, 1)[:, ::-1]) and torch.equal(x["depth"], t["depth"])
