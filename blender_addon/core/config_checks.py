@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .schema import MAX_INSTANCES
+from .schema_parsers import keypoint_pair_indices
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
 
@@ -144,3 +145,18 @@ def check_randomization(v, data: dict, parsed: dict) -> None:
     outs = data.get("render", {}).get("outputs", [])
     if "keypoints" in outs and not any(o.get("keypoints") for o in data.get("scene", {}).get("objects", [])):
         v.err(["render", "outputs"], "output keypoints needs keypoints on at least one scene.objects entry")
+    for i, o in enumerate(sc.get("objects", [])):
+        _check_keypoint_pairs(v, ["scene", "objects", i], o)
+
+
+def _check_keypoint_pairs(v, parts: list, o: dict) -> None:
+    """keypoint_flip and skeleton name keypoints of their own entry."""
+    for key in ("keypoint_flip", "skeleton"):
+        if o.get(key):
+            if not o.get("keypoints"):
+                v.err(parts + [key], "needs keypoints on the same entry")
+                continue
+            try:
+                keypoint_pair_indices(o[key], [n for n, _ in o["keypoints"]], swap=key == "keypoint_flip")
+            except ValueError as e:
+                v.err(parts + [key], str(e))

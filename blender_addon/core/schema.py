@@ -15,6 +15,7 @@ from .quality import QUALITIES
 from .schema_parsers import (
     PRIMITIVES,
     parse_focus,
+    parse_keypoint_pairs,
     parse_keypoints,
     parse_position_or_view,
     parse_rotation,
@@ -134,6 +135,11 @@ OBJECT = Section({
     "materials": material_section(),
     "keypoints": Custom(parse_keypoints, None,
                         doc="3-D points in the asset's coordinates, list or {name: [x, y, z]}"),
+    "keypoint_flip": Custom(parse_keypoint_pairs, None,
+                            doc="pairs of keypoints (names or indices) that swap places in a mirrored "
+                                "image (YOLO pose flip_idx); default: none swap"),
+    "skeleton": Custom(parse_keypoint_pairs, None,
+                       doc="pairs of keypoints (names or indices) joined by an edge (COCO category skeleton)"),
 })
 
 SCHEMA = Section({

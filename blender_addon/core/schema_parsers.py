@@ -75,3 +75,44 @@ def parse_keypoints(value):
             raise ValueError(f"keypoint {name!r} must be [x, y, z] (asset units), got {p!r}")
         out.append((str(name), tuple(float(x) for x in p)))
     return tuple(out)
+
+
+def parse_keypoint_pairs(value):
+    """``[[a, b], ...]``: pairs of keypoints of the same entry, each a name of its ``keypoints`` or
+    a 0-based index into them (checked against them by ``core.config_checks``); None = none."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of [a, b] pairs of keypoint names or indices, got {value!r}")
+    out = []
+    for pair in value:
+        if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                or not all(isinstance(k, str) or (isinstance(k, int) and not isinstance(k, bool) and k >= 0)
+                           for k in pair)):
+            raise ValueError(f"each pair must be [a, b], keypoint names or indices >= 0, got {pair!r}")
+        out.append((pair[0], pair[1]))
+    return tuple(out)
+
+
+def keypoint_pair_indices(pairs, names, swap: bool = False) -> list[tuple[int, int]]:
+    """``pairs`` (:func:`parse_keypoint_pairs`) as 0-based indices into the keypoint ``names`` of
+    their entry; ValueError naming an unknown keypoint. ``swap``: flip pairs, where a keypoint may
+    appear in one pair only and not be paired with itself."""
+    names = [str(n) for n in names]
+    out, seen = [], set()
+    for pair in pairs or ():
+        ij = []
+        for k in pair:
+            if isinstance(k, int):
+                if k >= len(names):
+                    raise ValueError(f"keypoint index {k} out of range: the entry has {len(names)} keypoints")
+                ij.append(k)
+            elif k in names:
+                ij.append(names.index(k))
+            else:
+                raise ValueError(f"no keypoint named {k!r} (the entry's keypoints: {', '.join(names)})")
+        if swap and (ij[0] == ij[1] or seen & set(ij)):
+            raise ValueError(f"pair {list(pair)!r}: each keypoint swaps with one other keypoint at most")
+        seen |= set(ij)
+        out.append((ij[0], ij[1]))
+    return out
