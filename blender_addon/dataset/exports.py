@@ -40,7 +40,7 @@ class ExportFormat:
 OPTIONS: tuple[Option, ...] = (
     Option("--min-visible-pixels", "min_visible_pixels", int, 0, "coco: skip smaller instances"),
     Option("--depth-scale", "depth_scale", float, 0.1, "bop: mm per depth PNG unit"),
-    Option("--task", "task", str, "detect", "yolo", ("detect", "segment")),
+    Option("--task", "task", str, "detect", "yolo", ("detect", "segment", "pose")),
     Option("--val-fraction", "val_fraction", float, 0.2, "yolo"),
     Option("--samples-per-shard", "samples_per_shard", int, 1000, "webdataset: frames per tar shard"),
 )
@@ -50,7 +50,7 @@ FORMATS: tuple[ExportFormat, ...] = (
                  ("annotations.json", "images")),
     ExportFormat("bop", "BOP scenes (poses, masks, depth, models)", "bop:export_bop", ("depth_scale",),
                  ("camera.json", "models", "train_pbr")),
-    ExportFormat("yolo", "YOLO labels (detect or segment) and data.yaml", "yolo:export_yolo",
+    ExportFormat("yolo", "YOLO labels (detect, segment or pose) and data.yaml", "yolo:export_yolo",
                  ("task", "val_fraction"), ("data.yaml", "images", "labels")),
     ExportFormat("webdataset", "WebDataset tar shards of whole frames (every file, byte for byte)",
                  "webdataset:export_webdataset", ("samples_per_shard",),

@@ -104,18 +104,102 @@ def polygon_area(loop: np.ndarray) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
+def centre_loop(loop: np.ndarray) -> np.ndarray:
+    """A pixel-corner loop of :func:`mask_polygons` moved half a pixel towards its pixels: the loop
+    through the centres of its boundary pixels, in the dataset's convention (pixel ``(u, v)`` has
+    its centre at ``(u, v)``). Filled with its edges included (``cv2.fillPoly``), it covers exactly
+    the pixels the corner loop encloses. Every edge stays horizontal or vertical: on a diagonal
+    edge, the points Ultralytics resamples and truncates (``int(x)``) can land on the pixel beside
+    it (at an anti-diagonal's midpoint ``floor`` of x moves before ``floor`` of y). Straight runs
+    keep only their ends. Returns ``(N, 2)`` float64, N >= 1."""
+    p = np.asarray(loop, np.float64)
+    d_out = np.sign(np.roll(p, -1, axis=0) - p)
+    d_in = np.roll(d_out, 1, axis=0)
+    side = lambda d: np.stack([-d[:, 1], d[:, 0]], axis=1)  # noqa: E731 (the pixels' side of an edge)
+    c = p + 0.5 * (side(d_in) + side(d_out)) - 0.5
+    return _drop_straight(_dedupe(c))
+
+
+def _dedupe(c: np.ndarray) -> np.ndarray:
+    keep = np.any(c != np.roll(c, 1, axis=0), axis=1)
+    return c[keep] if keep.any() else c[:1]
+
+
+def _drop_straight(c: np.ndarray) -> np.ndarray:
+    """Drop the vertices inside straight runs (same direction in and out); spikes stay."""
+    while len(c) >= 3:
+        a, b = c - np.roll(c, 1, axis=0), np.roll(c, -1, axis=0) - c
+        cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+        mid = (cross == 0) & ((a * b).sum(1) > 0)
+        if not mid.any():
+            break
+        c = c[~mid]
+    return c
+
+
+def mask_outlines(mask: np.ndarray) -> list[np.ndarray]:
+    """The boundary loops of a boolean mask through its boundary pixels' centres (dataset
+    convention, pixel ``(u, v)`` centred at ``(u, v)``): one per outline and hole of
+    :func:`mask_polygons`, same order. Outer loops keep positive area, holes negative."""
+    return [centre_loop(loop) for loop in mask_polygons(mask)]
+
+
+def _dense(loop: np.ndarray) -> np.ndarray:
+    """Every lattice point along a loop's (axis-aligned) edges."""
+    nxt = np.roll(loop, -1, axis=0)
+    n = np.abs(nxt - loop).max(1).astype(int)
+    pts = [loop[i] + np.arange(max(k, 1))[:, None] * np.sign(nxt[i] - loop[i]) for i, k in enumerate(n)]
+    return np.concatenate(pts) if pts else loop
+
+
 def merge_polygons(loops: list[np.ndarray]) -> np.ndarray:
-    """One polygon from several loops, joined by zero-width bridges at their nearest vertices
-    (how Ultralytics' converters keep a multi-part mask as one instance). Returns ``(N, 2)``."""
+    """One polygon from several loops, joined by zero-width bridges (each walked there and back)
+    between nearest points, the way Ultralytics' ``merge_multi_segment`` keeps a multi-part COCO
+    mask as one instance. Here the largest loop comes first and each next one is the loop nearest
+    to those joined so far (a minimum spanning tree of the parts), bridged at its nearest point:
+    ``cv2.fillPoly`` draws a bridge as a line, so short bridges cost the fewest extra pixels.
+    Returns ``(N, 2)``; straight runs keep only their ends."""
     if not loops:
         return np.zeros((0, 2))
-    order = sorted(range(len(loops)), key=lambda i: -abs(polygon_area(loops[i])))
-    main = list(map(tuple, loops[order[0]]))
-    for i in order[1:]:
-        other = loops[i]
-        a = np.asarray(main)
-        d = np.linalg.norm(a[:, None, :] - other[None, :, :], axis=-1)
-        ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
+    if len(loops) == 1:
+        return np.asarray(loops[0], np.float64)
+    dense = [_dense(np.asarray(p, np.float64)) for p in loops]
+    first = max(range(len(loops)), key=lambda i: (abs(polygon_area(loops[i])), -i))
+    main = [tuple(p) for p in dense[first]]
+    left = [i for i in range(len(loops)) if i != first]
+    best = {i: _nearest(dense[first], dense[i]) for i in left}      # (d2, index in main pts, index in i)
+    while left:
+        i = min(left, key=lambda k: (best[k][0], k))
+        left.remove(i)
+        _, ia, ib = best[i]
+        other = dense[i]
         ring = [tuple(p) for p in np.roll(other, -ib, axis=0)] + [tuple(other[ib])]
+        anchor = main[ia]
         main = main[:ia + 1] + ring + main[ia:]
-    return np.asarray(main, dtype=np.float64)
+        for k in left:   # the joined loop may be nearer; indices into main moved past the insertion
+            d2, ja, jb = best[k]
+            if ja > ia:
+                ja += len(ring) + 1
+            cand = _nearest(other, dense[k])
+            if cand[0] < d2:
+                ja, jb, d2 = main.index(tuple(other[cand[1]]), ia + 1), cand[2], cand[0]
+            best[k] = (d2, ja, jb)
+        assert main[ia] == anchor
+    return _drop_straight(np.asarray(main, dtype=np.float64))
+
+
+def _nearest(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
+    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
+    return float(d[ia, ib]), int(ia), int(ib)
+
+
+def mask_polygon(mask: np.ndarray) -> np.ndarray:
+    """THE polygon of a mask for one-polygon-per-instance formats (YOLO segment): its
+    :func:`mask_outlines` joined by :func:`merge_polygons`, at least 3 vertices (a point or a line
+    repeats its vertices). Pixel ``(u, v)`` has its centre at ``(u, v)``; ``(0, 2)`` for an empty
+    mask."""
+    poly = merge_polygons(mask_outlines(mask))
+    if 0 < len(poly) < 3:
+        poly = np.concatenate([poly, poly[-1:].repeat(3 - len(poly), axis=0)])
+    return poly

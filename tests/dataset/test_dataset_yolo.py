@@ -19,6 +19,7 @@ def _read_labels(p):
 
 
 def _centres_inside(poly, H, W):
+    """Pixels whose centre (u + 0.5 in pixel-corner coordinates) a polygon contains."""
     vv, uu = np.mgrid[0:H, 0:W]
     pts = np.stack([uu.ravel() + 0.5, vv.ravel() + 0.5], 1)
     return MplPath(poly).contains_points(pts).reshape(H, W)
@@ -31,6 +32,7 @@ def test_detect_labels_match_bbox_visib(synth_dataset, tmp_path):
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert data["names"] == {i: c["name"] for i, c in enumerate(ds.categories)}
     assert data["nc"] == 4 and data["train"] == "images/train" and data["val"] == "images/val"
+    assert "path" not in data       # Ultralytics then resolves train/val against the yaml's folder
     assert summary["val"] == 1 and summary["train"] == 3
     W, H = ds.image_size
     n = 0
@@ -50,7 +52,9 @@ def test_detect_labels_match_bbox_visib(synth_dataset, tmp_path):
     assert n == summary["labels"] > 0
 
 
-def test_segment_polygons(synth_dataset, tmp_path):
+def test_segment_polygons_through_pixel_centres(synth_dataset, tmp_path):
+    """Every vertex is a boundary pixel's centre ((u + 0.5) / W in the label), and the polygon spans
+    the visible box from its first to its last pixel centre."""
     out = tmp_path / "seg"
     export_yolo(synth_dataset, out, task="segment", val_fraction=0.0)
     ds = open_dataset(synth_dataset)
@@ -61,14 +65,14 @@ def test_segment_polygons(synth_dataset, tmp_path):
         objs = [o for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0]
         assert len(rows) == len(objs)
         for (_cls, vals), o in zip(rows, objs, strict=True):
-            poly = np.reshape(vals, (-1, 2)) * [W, H]
-            x, y, w, h = o["bbox_visib"]
-            assert np.allclose(poly.min(0), [x, y], atol=1e-3)
-            assert np.allclose(poly.max(0), [x + w, y + h], atol=1e-3)
+            uv = np.reshape(vals, (-1, 2)) * [W, H] - 0.5
+            assert np.abs(uv - np.round(uv)).max() < 1e-3      # pixel centres
+            ij = np.round(uv).astype(int)
             mask = f.instance == o["instance_id"]
-            assert abs(polygon_area(poly)) == pytest.approx(mask.sum(), abs=0.01 * W)
-            got = _centres_inside(poly, H, W)
-            assert (got ^ mask).sum() <= max(2, 0.02 * mask.sum())
+            x, y, w, h = o["bbox_visib"]
+            assert ij.min(0).tolist() == [x, y] and ij.max(0).tolist() == [x + w - 1, y + h - 1]
+            inside = (ij[:, 0] >= 0) & (ij[:, 0] < W) & (ij[:, 1] >= 0) & (ij[:, 1] < H)
+            assert inside.all() and mask[ij[:, 1], ij[:, 0]].all()   # on the instance's own pixels
 
 
 def test_mask_polygons_exact_on_random_masks():
@@ -103,7 +107,9 @@ def test_split_deterministic():
 
 def test_bad_inputs(synth_dataset, tmp_path):
     with pytest.raises(InputError, match="task"):
-        export_yolo(synth_dataset, tmp_path / "o", task="pose")
+        export_yolo(synth_dataset, tmp_path / "o", task="obb")
+    with pytest.raises(InputError, match="needs keypoints in meta"):
+        export_yolo(synth_dataset, tmp_path / "o", task="pose")        # it has none
     with pytest.raises(InputError, match="val-fraction"):
         export_yolo(synth_dataset, tmp_path / "o", val_fraction=1.0)
     with pytest.raises(InputError, match="no such dataset"):
