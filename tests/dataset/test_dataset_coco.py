@@ -7,6 +7,7 @@ import pytest
 from pycocotools import mask as mask_util
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+from synthshapes import shapes_dataset  # noqa: F401 (fixture)
 
 from synthblend.core.errors import InputError
 from synthblend.dataset.coco import export_coco
@@ -35,8 +36,8 @@ def test_masks_decode_to_instance_map(synth_dataset, coco_export):
     assert ids == list(range(1, len(ids) + 1))
     for img in data["images"]:
         f = ds.frame(img["frame"])
-        assert img["id"] == f.index + 1 and img["file_name"] == f"images/{f.index:06d}.png"
-        assert (out / img["file_name"]).read_bytes() == f.path("rgb").read_bytes()
+        assert img["id"] == f.index + 1 and img["file_name"] == f"{f.index:06d}.png"  # relative to images/
+        assert (out / "images" / img["file_name"]).read_bytes() == f.path("rgb").read_bytes()
         expected = {o["instance_id"]: o for o in f.objects
                     if o["category_id"] > 0 and o["px_count_visib"] > 0}
         anns = by_image.get(img["id"], [])
@@ -98,3 +99,65 @@ def test_bad_inputs(synth_dataset, tmp_path):
     with pytest.raises(InputError, match="inside the input dataset"):
         export_coco(synth_dataset, synth_dataset)
     assert not (synth_dataset / "coco").exists()
+
+
+def test_no_keypoint_fields_without_keypoints(coco_export):
+    out, _ = coco_export
+    data = json.loads((out / "annotations.json").read_text())
+    assert not any("keypoints" in c or "skeleton" in c for c in data["categories"])
+    assert not any("keypoints" in a for a in data["annotations"])
+
+
+def test_keypoints_read_by_pycocotools(shapes_dataset, tmp_path):
+    """pycocotools reads the keypoints back exactly as meta has them (uv, visibility; zeros when not
+    in the image), categories carry the entry's keypoint names and 1-based skeleton, and the
+    keypoint evaluation of the ground truth against itself is perfect."""
+    export_coco(shapes_dataset, tmp_path / "c")
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(tmp_path / "c" / "annotations.json"))
+    ring, u, blob, speck = (gt.loadCats(i)[0] for i in (1, 2, 3, 4))
+    assert ring["keypoints"] == ["left", "right", "top", "centre"]
+    assert ring["skeleton"] == [[1, 3], [3, 2], [4, 1]]          # left-top, top-right, centre-left
+    assert u["keypoints"] == ["0", "1"] and u["skeleton"] == []
+    assert "keypoints" not in blob and "keypoints" not in speck
+    ds = open_dataset(shapes_dataset)
+    seen = {0: 0, 1: 0, 2: 0}
+    for f in ds:
+        by_iid = {a["instance_id"]: a for a in gt.loadAnns(gt.getAnnIds(imgIds=[f.index + 1]))}
+        for o in f.objects:
+            a = by_iid.get(o["instance_id"])
+            if a is None or "keypoints" not in o:
+                assert a is None or "keypoints" not in a
+                continue
+            k = np.reshape(a["keypoints"], (-1, 3))
+            assert len(k) == len(o["keypoints"])
+            assert a["num_keypoints"] == sum(kp["visibility"] > 0 for kp in o["keypoints"])
+            for row, kp in zip(k, o["keypoints"], strict=True):
+                seen[kp["visibility"]] += 1
+                assert row[2] == kp["visibility"]
+                assert list(row[:2]) == (kp["uv"] if kp["visibility"] else [0, 0])
+    assert all(seen.values())
+    for cat, n in ((1, 4), (2, 2)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            res = [{**a, "score": 1.0} for a in gt.loadAnns(gt.getAnnIds(catIds=[cat]))]
+            ev = COCOeval(gt, gt.loadRes(res), "keypoints")
+            ev.params.catIds = [cat]
+            ev.params.kpt_oks_sigmas = np.full(n, 0.05)
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+        assert ev.stats[0] == pytest.approx(1.0), cat
+
+
+def test_torchvision_reads_the_layout(synth_dataset, coco_export):
+    """(images folder, annotations.json), as for COCO's own files."""
+    tv = pytest.importorskip("torchvision")
+    out, _ = coco_export
+    data = tv.datasets.CocoDetection(str(out / "images"), str(out / "annotations.json"))
+    ds = open_dataset(synth_dataset)
+    assert len(data) == len(ds)
+    for (img, anns), f in zip(data, ds, strict=True):
+        assert img.size == tuple(ds.image_size)
+        assert np.array_equal(np.asarray(img.convert("RGB")), np.asarray(f.load("rgb"))[..., :3])
+        assert sorted(a["instance_id"] for a in anns) == sorted(
+            o["instance_id"] for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0)
