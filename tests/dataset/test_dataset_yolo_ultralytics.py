@@ -146,6 +146,35 @@ def test_pose_keypoints(shapes_dataset, tmp_path):
     assert all(n_vis.values())
 
 
+def test_ultralytics_flip_mirrors_the_labels(shapes_dataset, tmp_path):
+    """Ultralytics' horizontal flip (x -> W - x, slots through flip_idx) of the labels lands on the
+    mirrored ground truth: masks = fliplr(instance masks), keypoint slot s = the mirror of slot
+    flip_idx[s] (ring: left <-> right). With pixel-index coordinates (u / W) it would be 1 px off."""
+    export_yolo(shapes_dataset, tmp_path / "s", task="segment", val_fraction=0.0)
+    export_yolo(shapes_dataset, tmp_path / "p", task="pose", val_fraction=0.0)
+    seg = ultra.load(tmp_path / "s" / "data.yaml", "segment", fliplr=True)
+    pose = ultra.load(tmp_path / "p" / "data.yaml", "pose", fliplr=True)
+    flip_idx = yaml.safe_load((tmp_path / "p" / "data.yaml").read_text())["flip_idx"]
+    assert flip_idx == [1, 0, 2, 3]
+    n = 0
+    for f in open_dataset(shapes_dataset):
+        W = f.instance.shape[1]
+        objs, s, p = _visible(f), seg[f"{f.index:06d}"], pose[f"{f.index:06d}"]
+        for o, m, k in zip(objs, s["masks"], p["keypoints"], strict=True):
+            want = np.fliplr(f.instance == o["instance_id"])
+            if ndimage.label(want)[1] == 1:
+                assert np.array_equal(m, want), o["name"]
+            kps = o.get("keypoints", [])
+            for slot in range(len(kps)):
+                kp = kps[flip_idx[slot]]
+                assert k[slot, 2] == kp["visibility"]
+                if kp["visibility"]:
+                    u, v = kp["uv"]
+                    assert np.abs(k[slot, :2] - 0.5 - [W - 1 - u, v]).max() < 1e-3
+                    n += 1
+    assert n >= 6
+
+
 def test_pose_flip_conflict_and_bad_pairs(tmp_path):
     import json
 

@@ -37,8 +37,10 @@ def check_data(data_yaml) -> dict:
     return _offline().check_det_dataset(str(data_yaml), autodownload=False)
 
 
-def load(data_yaml, task: str, split: str = "train") -> dict[str, dict]:
-    """``{image stem: {cls, boxes, masks, keypoints}}`` as Ultralytics' loader reads the split."""
+def load(data_yaml, task: str, split: str = "train", fliplr: bool = False) -> dict[str, dict]:
+    """``{image stem: {cls, boxes, masks, keypoints}}`` as Ultralytics' loader reads the split;
+    ``fliplr``: with Ultralytics' horizontal flip (``RandomFlip``, the data.yaml's ``flip_idx``)
+    applied to every image after its letterbox."""
     _offline()
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_yolo_dataset
@@ -49,6 +51,11 @@ def load(data_yaml, task: str, split: str = "train") -> dict[str, dict]:
     cfg = get_cfg(overrides={"task": task, "mask_ratio": 1, "overlap_mask": False, "imgsz": imgsz,
                              "cache": False, "workers": 0, "fraction": 1.0, "single_cls": False})
     dataset = build_yolo_dataset(cfg, data[split], batch=1, data=data, mode="val", rect=False, stride=32)
+    if fliplr:
+        from ultralytics.data.augment import RandomFlip
+
+        dataset.transforms.transforms.insert(1, RandomFlip(p=1.0, direction="horizontal",
+                                                           flip_idx=data.get("flip_idx")))
     out = {}
     for i in range(len(dataset)):
         item = dataset[i]
