@@ -206,3 +206,22 @@ def test_moved_export_loads_from_another_folder(shapes_dataset, tmp_path, monkey
     got = {**ultra.load(moved / "data.yaml", "segment", "train"), **ultra.load(moved / "data.yaml", "segment", "val")}
     assert sorted(got) == ["000000", "000001", "000002"]
     assert not list(cwd.iterdir())                       # nothing written where it was run from
+
+
+@pytest.mark.parametrize("task, model", [("segment", "yolov8n-seg.yaml"), ("pose", "yolov8n-pose.yaml")])
+def test_moved_export_trains(task, model, tmp_path, monkeypatch):
+    """One epoch of a YOLOv8n built from its yaml (no weights downloaded) on an export moved to
+    another folder, run from a third one; Ultralytics' runs go under tmp_path, nothing to the cwd."""
+    from ultralytics import YOLO
+
+    ds = make_shapes_dataset(tmp_path / "ds", frames=6)
+    export_yolo(ds, tmp_path / "first", task=task, val_fraction=0.34)
+    shutil.move(str(tmp_path / "first"), str(tmp_path / "moved"))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    ultra.check_data(tmp_path / "moved" / "data.yaml")          # offline settings, no font download
+    YOLO(model).train(data=str(tmp_path / "moved" / "data.yaml"), epochs=1, imgsz=96, batch=2, workers=0,
+                      amp=False, plots=False, project=str(tmp_path / "runs"), name=task, device="cpu",
+                      verbose=False, exist_ok=True)
+    assert (tmp_path / "runs" / task / "weights" / "last.pt").is_file()
+    assert not list((tmp_path / "cwd").iterdir())
