@@ -161,3 +161,18 @@ def test_torchvision_reads_the_layout(synth_dataset, coco_export):
         assert np.array_equal(np.asarray(img.convert("RGB")), np.asarray(f.load("rgb"))[..., :3])
         assert sorted(a["instance_id"] for a in anns) == sorted(
             o["instance_id"] for o in f.objects if o["category_id"] > 0 and o["px_count_visib"] > 0)
+
+
+def test_one_keypoint_list_per_category(tmp_path):
+    """Objects of one category naming different keypoints cannot share COCO's category list: exit 2
+    (InputError naming dataset.json), nothing written."""
+    from synthshapes import make_shapes_dataset
+
+    ds = make_shapes_dataset(tmp_path / "ds", frames=2)
+    meta_file = ds / "meta" / "000001.json"
+    meta = json.loads(meta_file.read_text())
+    meta["objects"][0]["keypoints"][0]["name"] = "port"
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="category 'ring': its objects name different keypoints"):
+        export_coco(ds, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
