@@ -156,42 +156,73 @@ def merge_polygons(loops: list[np.ndarray]) -> np.ndarray:
     """One polygon from several loops, joined by zero-width bridges (each walked there and back)
     between nearest points, the way Ultralytics' ``merge_multi_segment`` keeps a multi-part COCO
     mask as one instance. Here the largest loop comes first and each next one is the loop nearest
-    to those joined so far (a minimum spanning tree of the parts), bridged at its nearest point:
-    ``cv2.fillPoly`` draws a bridge as a line, so short bridges cost the fewest extra pixels.
-    Returns ``(N, 2)``; straight runs keep only their ends."""
+    to those joined so far (a minimum spanning tree of the parts), bridged at its nearest point.
+    Distances are city-block (|dx| + |dy|): Ultralytics resamples a bridge and truncates its points,
+    so a bridge fills up to |dx| + |dy| - 1 pixels between its ends (``cv2.fillPoly`` draws it);
+    straight bridges are the cheapest. Returns ``(N, 2)``; straight runs keep only their ends."""
     if not loops:
         return np.zeros((0, 2))
     if len(loops) == 1:
         return np.asarray(loops[0], np.float64)
     dense = [_dense(np.asarray(p, np.float64)) for p in loops]
     first = max(range(len(loops)), key=lambda i: (abs(polygon_area(loops[i])), -i))
-    main = [tuple(p) for p in dense[first]]
-    left = [i for i in range(len(loops)) if i != first]
-    best = {i: _nearest(dense[first], dense[i]) for i in left}      # (d2, index in main pts, index in i)
-    while left:
-        i = min(left, key=lambda k: (best[k][0], k))
-        left.remove(i)
-        _, ia, ib = best[i]
-        other = dense[i]
-        ring = [tuple(p) for p in np.roll(other, -ib, axis=0)] + [tuple(other[ib])]
-        anchor = main[ia]
-        main = main[:ia + 1] + ring + main[ia:]
-        for k in left:   # the joined loop may be nearer; indices into main moved past the insertion
-            d2, ja, jb = best[k]
-            if ja > ia:
-                ja += len(ring) + 1
-            cand = _nearest(other, dense[k])
-            if cand[0] < d2:
-                ja, jb, d2 = main.index(tuple(other[cand[1]]), ia + 1), cand[2], cand[0]
-            best[k] = (d2, ja, jb)
-        assert main[ia] == anchor
-    return _drop_straight(np.asarray(main, dtype=np.float64))
+    children = _spanning_tree(dense, first)
+    out: list = []
+    stack = [(first, 0, 0, None)]      # (loop, its entry point, position reached, point to return to)
+    while stack:
+        loop, start, k, back = stack.pop()
+        pts = dense[loop]
+        if k > len(pts):               # walked round: back over the bridge to the parent's point
+            if back is not None:
+                out.append(back)
+            continue
+        i = (start + k) % len(pts)
+        out.append(tuple(pts[i]))
+        stack.append((loop, start, k + 1, back))
+        if k < len(pts):
+            for child, entry in reversed(children.get((loop, i), [])):
+                stack.append((child, entry, 0, tuple(pts[i])))
+    return _drop_straight(np.asarray(out, dtype=np.float64))
 
 
-def _nearest(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
-    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-    ia, ib = np.unravel_index(int(np.argmin(d)), d.shape)
-    return float(d[ia, ib]), int(ia), int(ib)
+def _spanning_tree(dense: list[np.ndarray], first: int) -> dict:
+    """Prim's tree over the loops from ``first``: ``{(loop, point): [(child, child point), ...]}``
+    in joining order; each next loop is the one nearest (city-block distance, then order) to the tree."""
+    sizes = [len(d) for d in dense]
+    owner = np.repeat(np.arange(len(dense)), sizes)
+    pts = np.concatenate(dense)
+    local = np.concatenate([np.arange(n) for n in sizes])
+    best = np.full(len(pts), np.inf)
+    src = np.zeros((len(pts), 2), np.int64)      # (tree loop, its point) nearest to each point
+    joined = np.zeros(len(dense), bool)
+    children: dict = {}
+    new = first
+    for _ in range(len(dense) - 1):
+        joined[new] = True
+        free = ~joined[owner]
+        d, j = _nearest_each(pts[free], dense[new])
+        idx = np.flatnonzero(free)
+        better = d < best[idx]
+        best[idx[better]] = d[better]
+        src[idx[better]] = np.stack([np.full(better.sum(), new), j[better]], 1)
+        cand = np.where(free, best, np.inf)
+        p = int(np.argmin(cand))
+        new = int(owner[p])
+        children.setdefault((int(src[p, 0]), int(src[p, 1])), []).append((new, int(local[p])))
+    return children
+
+
+def _nearest_each(a: np.ndarray, b: np.ndarray, rows: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """For each point of ``a``: the city-block distance to its nearest point of ``b`` and that
+    point's index, in chunks of at most ``rows`` pairs (bounded memory for long outlines)."""
+    d = np.empty(len(a))
+    j = np.empty(len(a), np.int64)
+    step = max(1, rows // max(len(b), 1))
+    for s in range(0, len(a), step):
+        m = np.abs(a[s:s + step, None, :] - b[None, :, :]).sum(-1)
+        j[s:s + step] = np.argmin(m, axis=1)
+        d[s:s + step] = m[np.arange(len(m)), j[s:s + step]]
+    return d, j
 
 
 def mask_polygon(mask: np.ndarray) -> np.ndarray:

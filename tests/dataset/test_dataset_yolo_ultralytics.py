@@ -2,8 +2,8 @@
 settings in a temp folder) and compared with the dataset's ground truth: the instance masks (filled
 as Ultralytics fills its polygons), ``bbox_visib`` and the meta keypoints. Independent bounds:
 ``scipy.ndimage`` counts a mask's parts (4-connected, as the polygons are traced); a mask in several
-parts may gain only the pixels under the bridges of a minimum spanning tree of its parts
-(``cv2.fillPoly`` draws a bridge as a line; two pixels touching at a corner may gain one)."""
+parts may gain only the pixels under the bridges of a minimum spanning tree of its parts, at most
+|dx| + |dy| - 1 per bridge (``cv2.fillPoly`` draws a bridge as a line, Ultralytics resamples it)."""
 import shutil
 
 import numpy as np
@@ -24,18 +24,19 @@ from scipy.spatial.distance import cdist  # noqa: E402
 
 
 def _bridge_budget(mask) -> int:
-    """Sum over a Euclidean minimum spanning tree of the mask's 4-connected parts of ceil(gap) - 1:
+    """Sum over a city-block minimum spanning tree of the mask's 4-connected parts of (gap - 1):
     at most that many pixels lie under the bridges joining them."""
     lab, n = ndimage.label(mask)
     if n <= 1:
         return 0
     pts = [np.argwhere(lab == k + 1) for k in range(n)]
-    d = np.array([[cdist(a, b).min() if i != j else 0 for j, b in enumerate(pts)] for i, a in enumerate(pts)])
+    d = np.array([[cdist(a, b, "cityblock").min() if i != j else 0 for j, b in enumerate(pts)]
+                  for i, a in enumerate(pts)])
     joined, total = {0}, 0
     while len(joined) < n:
         i, j = min(((i, j) for i in joined for j in range(n) if j not in joined), key=lambda ij: d[ij])
         joined.add(j)
-        total += int(np.ceil(d[i, j])) - 1
+        total += int(d[i, j]) - 1
     return total
 
 
