@@ -6,9 +6,11 @@ A frame's meta lists, per object whose config entry has ``keypoints``, the point
 a surface, the object's own included), 2 (visible); see ``core/groundtruth3d.py``. This module adds
 what the resolved config in ``dataset.json`` says of each entry: its keypoint names, the pairs that
 swap in a mirrored image (``keypoint_flip``) and the skeleton's edges (``skeleton``), as 0-based
-indices. An object is tied to its entry by its meta name (``<category>_<entry>_<k>``), checked
-against the entry's category and keypoint names; objects that match no entry (a dataset without a
-config, such as the tests' synthetic ones) keep their meta's names, no swaps and no skeleton.
+indices into the meta order. ``dataset.json`` may hold a keypoint mapping with its keys sorted, so
+names are matched as a set and pairs resolved against the meta object's order (the config's). An
+object is tied to its entry by its meta name (``<category>_<entry>_<k>``), checked against the entry's
+category and keypoint names; objects that match no entry (a dataset without a config, such as the
+tests' synthetic ones) keep their meta's names, no swaps and no skeleton.
 """
 from __future__ import annotations
 
