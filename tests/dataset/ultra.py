@@ -10,7 +10,9 @@ the dataset's ``uv`` is ``keypoints[..., :2] - 0.5``).
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +25,7 @@ def _offline():
     global _HOME
     if _HOME is None:
         _HOME = tempfile.mkdtemp(prefix="synthblend-ultralytics-")
+        atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
         os.environ.setdefault("YOLO_CONFIG_DIR", _HOME)
         os.environ["YOLO_OFFLINE"] = "1"
         os.environ.setdefault("MPLCONFIGDIR", _HOME)
