@@ -104,6 +104,12 @@ def test_webdataset_pipeline_with_its_own_decoders_and_batching(synth, tmp_path)
     assert [tuple(b[0].shape) for b in batches] == [(2, 3, 48, 64), (2, 3, 48, 64), (1, 3, 48, 64)]
     ds = open_dataset(synth)
     assert np.array_equal(batches[1][2][1].numpy(), ds[3].instance.astype(np.int64))
+    # the docs' depth pipeline: WebDataset's default collation stacks the tensors
+    images, depths = next(iter(wds.WebDataset(shard_urls(tmp_path / "wds"), shardshuffle=False)
+                               .map(decode_sample).map(to_tensors)
+                               .map(lambda t: (t["image"].float() / 255, t["depth"])).batched(4)))
+    assert tuple(images.shape) == (4, 3, 48, 64) and tuple(depths.shape) == (4, 48, 64)
+    assert np.array_equal(depths[2].numpy(), ds[2].depth)
     # WebDataset's own PNG decoder gives the same pixels as the reader
     s = next(iter(wds.WebDataset(shard_urls(tmp_path / "wds"), shardshuffle=False).decode("rgb8")))
     assert np.array_equal(s["rgb.png"], ds[0].rgb)
