@@ -210,7 +210,7 @@ def decode_sample(sample: dict, image_size: tuple[int, int] | None = None) -> di
 
 
 def _bytes(v) -> bytes:
-    return v if isinstance(v, bytes | bytearray | memoryview) else bytes(v)
+    return v if isinstance(v, bytes) else bytes(v)
 
 
 def shard_urls(folder) -> list[str]:
