@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_features_are_sampled_in_their_documented_order():
-    assert NAMES == ("camera", "lights", "objects", "distractors", "ground", "placement", "materials", "world",
-                     "camera_fx", "augment")
+    assert NAMES == ("camera", "lights", "objects", "supports", "distractors", "ground", "placement", "materials",
+                     "world", "camera_fx", "augment")
     assert len({m.ORDER for m in FEATURES}) == len(FEATURES)       # no two features share a place
 
 

@@ -86,6 +86,13 @@ class Config:
                 load_mesh(path)
             except InputError as e:
                 errors.append(self.error(["scene", "objects", i, "mesh"], e.what))
+        for i, p in enumerate((self.parsed.get("scene") or {}).get("supports") or []):
+            path = (p or {}).get("mesh")
+            if path is not None and path.is_file():
+                try:
+                    load_mesh(path)
+                except InputError as e:
+                    errors.append(self.error(["scene", "supports", i, "mesh"], e.what))
         return errors
 
     # -- conveniences ----------------------------------------------------------------------------
@@ -118,6 +125,9 @@ class Config:
         distractors = self.data["scene"].get("distractors")
         if distractors and distractors.get("category") and distractors["category"] not in names:
             names.append(distractors["category"])
+        for sup in self.data["scene"].get("supports") or []:      # after the others: their ids stay
+            if sup.get("category") and sup["category"] not in names:
+                names.append(sup["category"])
         return [{"id": i + 1, "name": n} for i, n in enumerate(names)]
 
     def category_id(self, name: str | None) -> int:

@@ -19,6 +19,7 @@ from .schema_parsers import (
     parse_position_or_view,
     parse_rotation,
     parse_shapes,
+    parse_size2,
 )
 from .schema_types import Custom, D, ListOf, Section, V
 
@@ -29,6 +30,7 @@ TEXTURES = ("none", "noise", "checker", "voronoi", "gradient", "wave", "image")
 WORLD_TYPES = ("uniform", "gradient", "sky", "hdri", "image")
 PLACEMENTS = ("free", "non_overlapping", "physics")
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
+SUPPORT_TYPES = ("bin", "table", "shelf")    # core/supports.py builds them
 # Limits that keep a typo from asking for the impossible (every pool object is built up front).
 MAX_FRAMES = 10_000_000
 MAX_INSTANCES = 32_767       # Blender's Object.pass_index (the instance id) stops at 32767
@@ -122,6 +124,30 @@ AUGMENT = Section({
 }, optional=True, doc="post-render RGB augmentation in numpy, after ground truth (recorded in meta)")
 
 
+# Static supports (core/supports.py): shape keys apply to the types named in their doc; defaults per type.
+SUPPORT = Section({
+    "type": V("str", None, allowed=SUPPORT_TYPES, doc="bin | table | shelf (or give mesh instead)"),
+    "mesh": V("path", None, doc="any mesh file as a static support (raw coordinates, times scale)"),
+    "name": V("str", None, doc="name in meta and for scene.physics.into (default: <type or stem>_<index>)"),
+    "category": V("str", None, doc="label it with this category (default: unlabelled, 0)"),
+    "color": V("str", "#a0a0a0", doc="colour #rrggbb"),
+    "materials": material_section(),
+    "scale": V("float", 1.0, min=0, min_exclusive=True, doc="mesh: mesh units to meters"),
+    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of its footprint centre on the floor, m"),
+    "yaw_deg": D("float", 0.0, doc="rotation about world z"),
+    "inner_size": Custom(parse_size2, None, doc="bin: [x, y] between the walls, m (default [0.4, 0.3])"),
+    "wall_height": V("float", None, min=0, min_exclusive=True, doc="bin: inner floor to rim, m (0.15)"),
+    "wall_thickness": V("float", None, min=0, min_exclusive=True, doc="bin: walls and floor, m (0.01)"),
+    "size": Custom(parse_size2, None, doc="table: top [x, y] (1.2, 0.8); shelf: [width, depth] (0.8, 0.3), m"),
+    "height": V("float", None, min=0, min_exclusive=True,
+                doc="table: floor to the top's upper face (0.75); shelf: overall (1.0), m"),
+    "thickness": V("float", None, min=0, min_exclusive=True,
+                   doc="table: top (0.04); shelf: boards and panels (0.02), m"),
+    "leg_size": V("float", None, min=0, doc="table: square legs' side, m; 0 = a slab at its height (0.05)"),
+    "boards": V("int", None, min=1, max=100, doc="shelf: horizontal boards, bottom at z = 0, top at height (3)"),
+    "back": V("bool", None, doc="shelf: a back panel at local +y (true)"),
+})
+
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
@@ -170,6 +196,7 @@ SCHEMA = Section({
         "placement": V("str", "free", allowed=PLACEMENTS,
                        doc="as sampled; redraw overlapping hulls; or drop and settle on the ground"),
         "distractors": DISTRACTORS,
+        "supports": ListOf(SUPPORT, doc="static bins, tables, shelves, meshes: rendered, labelled, collided with"),
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),

@@ -75,3 +75,14 @@ def parse_keypoints(value):
             raise ValueError(f"keypoint {name!r} must be [x, y, z] (asset units), got {p!r}")
         out.append((str(name), tuple(float(x) for x in p)))
     return tuple(out)
+
+
+def parse_size2(value):
+    """``[x, y]``: two positive lengths in m (support sizes), or None (the type's default)."""
+    if value is None:
+        return None
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+            or not all(0 < float(x) < float("inf") for x in value)):
+        raise ValueError(f"expected [x, y], two positive lengths in m, got {value!r}")
+    return tuple(float(x) for x in value)
