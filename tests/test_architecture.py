@@ -32,7 +32,8 @@ def test_every_engine_feature_mirrors_a_core_feature():
     mirrored = [m for m in mods if "\nFEATURE = " in (folder / f"{m}.py").read_text()]
     assert set(mirrored) <= set(NAMES)
     assert set(mods) - set(mirrored) == {"blend"}                  # the user's .blend: not sampled
-    assert {"camera", "lights", "objects", "distractors", "ground", "materials", "world", "camera_fx"} == set(mirrored)
+    assert {"camera", "lights", "objects", "supports", "distractors", "ground", "materials", "world",
+            "camera_fx"} == set(mirrored)
 
 
 def test_output_table_drives_schema_layout_and_codecs():
