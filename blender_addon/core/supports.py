@@ -267,6 +267,8 @@ def check_supports(v, data: dict, parsed: dict, check_file) -> None:
         if (d.get("type") is None) == (d.get("mesh") is None):
             v.err(parts, "each support needs exactly one of 'type' (bin, table, shelf) or 'mesh'")
             continue
+        if d.get("mesh") is None and d["type"] not in TYPES:     # reported by the schema already
+            continue
         kind = support_kind(d)
         for k in SHAPE_KEYS:
             if d.get(k) is not None and k not in TYPE_KEYS[kind]:
@@ -280,7 +282,8 @@ def check_supports(v, data: dict, parsed: dict, check_file) -> None:
         if d["name"] in names:
             v.err(parts + ["name"], f"name {d['name']!r} is already support {names[d['name']]}'s")
         names.setdefault(d["name"], i)
-        _check_sizes(v, parts, kind, params(d))
+        if not any(d.get(k) is not None and p.get(k) is None for k in TYPE_KEYS[kind]):   # well-formed
+            _check_sizes(v, parts, kind, params(d))
 
 
 def _check_sizes(v, parts: list, kind: str, p: dict) -> None:
