@@ -54,6 +54,10 @@ class Config:
             v.err([], f"a config is a mapping of keys, got {type(raw).__name__}")
             raise ConfigErrors(v.errors)
         self.data, self.parsed = v.section(SCHEMA, raw, [])
+        # A .blend's mesh objects as static colliders for physics placement, in world coordinates:
+        # ((name, vertices Nx3 m, faces Mx3), ...). Set by the engine once it has captured them
+        # (engine/features/blend.py); empty without a .blend and wherever nothing was captured.
+        self.blend_statics: tuple = ()
         if not v.errors:
             from .quality import resolve
             resolve(self.data["render"])
