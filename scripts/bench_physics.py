@@ -14,8 +14,9 @@ so it is reported apart ("first") from the median of the others ("per frame").
 
 The same frames are then rendered in this process with the engine (``FrameRenderer``, Cycles on the
 CPU, threads = all cores): ``draft`` RGB (quality draft: 16 samples, denoised, plus depth, instance and
-semantic) and ground-truth-only (depth, instance, semantic: the fast path without the colour pass). The
-render figure is the median Cycles render stage per frame, frame 0 (scene upload) left out.
+semantic) and ground-truth-only (depth, instance, semantic: the fast path without the colour pass),
+from the FrameSpecs sampled above (placement is not paid again). The render figure is the median
+Cycles render stage per frame, frame 0 (scene upload) left out.
 
 Prints a table; speed is measured here, never asserted in tests.
 """
@@ -86,6 +87,9 @@ def load(cfg: dict, folder: Path):
     return load_config(p)
 
 
+SPECS: dict = {}     # frame -> its FrameSpec, sampled once: the renders reuse it (same scene, same draws)
+
+
 def time_placement(config, frames: int) -> dict:
     """Seconds of the placement feature inside ``sample`` for frames 0..frames-1 (and objects left)."""
     from synthblend.core.features import placement
@@ -105,6 +109,7 @@ def time_placement(config, frames: int) -> dict:
     try:
         for i in range(frames):
             spec = sample(config, config.seed, i)
+            SPECS[i] = spec
             kept.append(sum(o.kind is ObjectKind.OBJECT for o in spec.objects))
     finally:
         placement.sample = orig
@@ -114,8 +119,12 @@ def time_placement(config, frames: int) -> dict:
 
 def time_render(config, folder: Path, frames: int) -> float:
     """Median Cycles render stage (s) per frame of frames 1..frames-1, rendered in this process."""
+    import copy
+
+    from synthblend.engine import worker
     from synthblend.engine.worker import FrameRenderer
 
+    worker.sample = lambda _config, _seed, frame: copy.deepcopy(SPECS[frame])   # placement timed already
     sys.stdout.flush()
     saved = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
@@ -146,6 +155,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_physics_") as tmp:
         tmp = Path(tmp)
         for n in args.counts:
+            SPECS.clear()
             d = tmp / f"n{n}"
             d.mkdir()
             cfg = config_for(n, args.resolution, ["rgb", "depth", "instance", "semantic"])
