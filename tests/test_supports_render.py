@@ -1,5 +1,5 @@
 """Static supports rendered (Cycles, 64x48, 2 samples): a labelled bin holding a cube, next to an
-unlabelled table on legs. The instance and depth maps are checked against a pixel-centre ray cast of
+unlabelled table on legs and a mesh support (a block in mm, scaled). The instance and depth maps are checked against a pixel-centre ray cast of
 boxes built here from the config's numbers alone (not from core/supports.py), ``synthblend verify``
 passes, meta labels them, and the COCO, BOP and YOLO exports treat the labelled bin like an object and
 the unlabelled table like the ground."""
@@ -30,6 +30,7 @@ CFG = {
             {"type": "bin", "name": "bin", "category": "bin", "inner_size": [IX, IY], "wall_height": WH,
              "wall_thickness": WT, "yaw_deg": 15, "color": "#3060a0"},
             {"type": "table", "name": "table", **TABLE},
+            {"mesh": "block_mm.ply", "scale": 0.001, "position": [-0.45, 0.2, 0.02], "yaw_deg": 45},
         ],
         "ground": {"size": 4},
     },
@@ -41,6 +42,7 @@ CFG = {
 @pytest.fixture(scope="module")
 def bin_dataset(tmp_path_factory):
     d = tmp_path_factory.mktemp("supports")
+    trimesh.creation.box(extents=(200.0, 100.0, 40.0)).export(d / "block_mm.ply")   # mm, centred
     out = d / "ds"
     r = run_cli("render", write_config(d / "c.yaml", CFG), "--out", out, "--quiet")
     assert r.returncode == 0, r.stderr
@@ -77,8 +79,11 @@ def _expected_scene():
               for cx in (-1, 1) for cy in (-1, 1)]
     cube = trimesh.creation.box(extents=(0.06,) * 3)
     cube.apply_transform(_pose(20, (0.05, 0.02, 0.042)))
+    block = trimesh.creation.box(extents=(0.2, 0.1, 0.04))
+    block.apply_transform(_pose(45, (-0.45, 0.2, 0.02)))
     ground = trimesh.Trimesh([[-2, -2, 0], [2, -2, 0], [2, 2, 0], [-2, 2, 0]], [[0, 1, 2], [0, 2, 3]])
-    return [(1, cube), (2, trimesh.util.concatenate(bin_parts)), (3, trimesh.util.concatenate(table)), (4, ground)]
+    return [(1, cube), (2, trimesh.util.concatenate(bin_parts)), (3, trimesh.util.concatenate(table)), (4, block),
+            (5, ground)]
 
 
 def test_instance_and_depth_match_a_raycast_of_the_configured_boxes(bin_dataset):
@@ -101,9 +106,9 @@ def test_instance_and_depth_match_a_raycast_of_the_configured_boxes(bin_dataset)
         got_id = fr.instance.reshape(-1).astype(int)
         agree = (got_id == exp_id).mean()
         assert agree >= 0.99, agree                                        # edge pixels at most
-        for k in (2, 3):
+        for k, least in ((2, 100), (3, 100), (4, 10)):
             e, g = exp_id == k, got_id == k
-            assert e.sum() > 100 and (e & g).sum() / (e | g).sum() >= 0.98    # IoU (1.0 when rendered here)
+            assert e.sum() > least and (e & g).sum() / (e | g).sum() >= 0.98    # IoU (1.0 when rendered here)
         same = (got_id == exp_id) & (exp_id > 0)
         rel = np.abs(fr.depth.reshape(-1)[same] - exp_depth[same]) / exp_depth[same]
         assert np.median(rel) < 1e-5, np.median(rel)
@@ -115,7 +120,8 @@ def test_verify_passes_and_meta_labels_the_supports(bin_dataset):
     m = load_meta(bin_dataset, 0)
     by = {o["name"]: o for o in m["objects"]}
     assert [(o["instance_id"], o["kind"]) for o in m["objects"]] == [
-        (1, "object"), (2, "support"), (3, "support"), (4, "ground")]
+        (1, "object"), (2, "support"), (3, "support"), (4, "support"), (5, "ground")]
+    assert (by["block_mm_2"]["asset"], by["block_mm_2"]["scale"]) == ("block_mm.ply", pytest.approx(0.001))
     assert (by["bin"]["category"], by["bin"]["category_id"], by["bin"]["asset"]) == ("bin", 2, "support:bin")
     assert (by["table"]["category"], by["table"]["category_id"], by["table"]["asset"]) == (None, 0, "support:table")
     cats = json.loads((bin_dataset / "dataset.json").read_text())["categories"]
@@ -147,3 +153,44 @@ def test_exports_treat_labelled_supports_as_objects(bin_dataset, tmp_path):
     assert sizes == [(60.0, 60.0, 60.0), (430.0, 330.0, 135.0)]         # cube and bin models, mm
     labels = sorted((tmp_path / "yolo" / "labels").rglob("*.txt"))
     assert len(labels) == 2 and all(len(p.read_text().splitlines()) == 2 for p in labels)
+
+
+def _slab_blend(path):
+    """A .blend holding one mesh: a 0.6 x 0.4 x 0.2 m box (object scale), yawed 30 degrees, its top
+    face at z = 0.2."""
+    import subprocess
+    import sys
+
+    make = ("import bpy, math; bpy.ops.wm.read_factory_settings(use_empty=True); "
+            "bpy.ops.mesh.primitive_cube_add(size=1, location=(0, 0, 0.1), rotation=(0, 0, math.radians(30)), "
+            "scale=(0.6, 0.4, 0.2)); bpy.context.object.name = 'Slab'; "
+            f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
+    r = subprocess.run([sys.executable, "-c", make], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and path.exists(), r.stderr[-2000:]
+
+
+def test_a_blend_mesh_is_a_static_collider(tmp_path):
+    """Physics placement collides with a .blend's meshes: cubes dropped over the .blend's slab come to
+    rest on its top face (z = 0.2), recorded as resting on it, not on the ground below."""
+    _slab_blend(tmp_path / "slab.blend")
+    cfg = {"seed": 4, "frames": 1,
+           "render": {"resolution": [48, 36], "samples": 1, "quality": "draft", "outputs": ["depth", "instance"]},
+           "scene": {"blend": "slab.blend", "placement": "physics",
+                     "objects": [{"primitive": "cube", "scale": 0.05, "count": 2,
+                                  "position": {"uniform": [[-0.1, -0.05, 0.3], [0.1, 0.05, 0.3]]}}]},
+           "camera": {"look_at": [0, 0, 0.2], "distance": 1.5, "elevation_deg": 40}}
+    out = tmp_path / "ds"
+    r = run_cli("render", write_config(tmp_path / "c.yaml", cfg), "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    m = load_meta(out, 0)
+    cubes = [o for o in m["objects"] if o["asset"] == "primitive:cube"]
+    assert len(cubes) == 2
+    for o in cubes:
+        R = np.array(o["obj2world"])[:3, :3] / 0.05
+        corners = (np.array([[x, y, z] for x in (-.5, .5) for y in (-.5, .5) for z in (-.5, .5)]) * 0.05) @ R.T
+        bottom = np.array(o["obj2world"])[2, 3] + corners[:, 2].min()
+        assert abs(bottom - 0.2) < 2e-3, bottom                       # on the slab, not on z = 0
+    supports = m["placement"]["supports"]
+    assert {supports[str(o["instance_id"])] for o in cubes} <= {"blend:Slab", cubes[0]["instance_id"],
+                                                                 cubes[1]["instance_id"]}
+    assert "blend:Slab" in supports.values()
