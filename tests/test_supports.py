@@ -234,3 +234,15 @@ def test_duplicate_support_names_and_corrupt_mesh(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "scene.supports[1].name: name 'a' is already support 0's" in r.stderr
     assert "scene.supports[2].mesh" in r.stderr
+
+
+def test_support_materials_draw_from_their_own_stream():
+    objs = [{"primitive": "cube", "materials": {}}]
+    with_mat = _config({**BIN, "materials": {"texture": "checker"}}, TABLE, objects=objs)
+    spec = sample(with_mat, 1, 2)
+    tote, table = (o for o in spec.objects if o.kind is ObjectKind.SUPPORT)
+    assert tote.material is not None and tote.material.texture == "checker"
+    assert table.material is None                              # no block: its fixed colour
+    assert "scene.supports[0].materials.roughness" in spec.sampled
+    without = sample(_config(BIN, TABLE, objects=objs), 1, 2)
+    assert without.objects[0].material == spec.objects[0].material   # the cube's draws do not move
