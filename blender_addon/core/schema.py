@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
+from .physics.shapes import COLLISIONS
 from .quality import QUALITIES
 from .schema_parsers import (
     PRIMITIVES,
@@ -148,6 +149,37 @@ SUPPORT = Section({
     "back": V("bool", None, doc="shelf: a back panel at local +y (true)"),
 })
 
+# placement: physics (core/physics/, core/features/placement.py; docs/physics.md)
+PHYSICS = Section({
+    "drop_height": D("float", {"uniform": [0.02, 0.15]}, min=0,
+                     doc="m from a body's lowest point to the highest thing under it at release"),
+    "into": V("str", None, doc="name of a scene.supports entry: drop x, y uniformly over its opening"),
+    "max_time_s": V("float", 5.0, min=0, min_exclusive=True, max=600, doc="simulated s after the last release"),
+    "stagger_s": V("float", 0.05, min=0, max=10, doc="simulated s between releases (instance-id order)"),
+    "time_step": V("float", 1 / 240, min=1e-5, max=0.05, doc="fixed Bullet time step, s"),
+    "solver_iterations": V("int", 50, min=1, max=10_000, doc="Bullet constraint solver iterations per step"),
+    "margin": V("float", 1e-4, min=0, max=0.01, doc="Bullet collision margin of every shape, m"),
+    "check_interval_s": V("float", 0.05, min=0, min_exclusive=True, doc="simulated s between rest checks"),
+    "rest_linear": V("float", 0.005, min=0, min_exclusive=True, doc="at rest below this speed, m/s ..."),
+    "rest_angular": V("float", 0.05, min=0, min_exclusive=True, doc="... and this angular speed, rad/s ..."),
+    "rest_checks": V("int", 5, min=1, max=10_000, doc="... at this many checks in a row"),
+    "outside": V("str", "remove", allowed=("remove", "redrop", "keep"),
+                 doc="a body at rest outside the area (ground square, into's opening, view): what to do"),
+    "max_redrops": V("int", 2, min=0, max=100, doc="outside: redrop, then removed"),
+    "in_view": V("bool", False, doc="a body whose centre of mass is outside the image is outside too"),
+}, optional=True, doc="placement: physics (Bullet): drop heights, into a support, time limits, rest thresholds")
+
+OBJECT_PHYSICS = Section({
+    "density": D("float", 500.0, min=0, min_exclusive=True, doc="kg/m^3 of the solid (unless mass is set)"),
+    "mass": D("float", 0.0, min=0, doc="kg; 0 = density x volume"),
+    "friction": D("float", 0.5, min=0, doc="Coulomb friction coefficient (Bullet lateral friction)"),
+    "restitution": D("float", 0.1, min=0, max=1, doc="bounciness"),
+    "rolling_friction": D("float", 0.01, min=0, doc="rolling and spinning friction (Bullet), m"),
+    "collision": V("str", "auto", allowed=COLLISIONS,
+                   doc="auto (cube, sphere, cylinder exact; torus sectors; others hull) | hull | decompose | "
+                       "sectors | box | sphere | cylinder"),
+}, optional=True, doc="placement: physics: per-object mass, friction, collision shape (absent: defaults)")
+
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
@@ -160,6 +192,7 @@ OBJECT = Section({
     "materials": material_section(),
     "keypoints": Custom(parse_keypoints, None,
                         doc="3-D points in the asset's coordinates, list or {name: [x, y, z]}"),
+    "physics": OBJECT_PHYSICS,
 })
 
 SCHEMA = Section({
@@ -194,8 +227,9 @@ SCHEMA = Section({
                                 "each object's custom property synthblend_category (default: its name)"),
         }),
         "placement": V("str", "free", allowed=PLACEMENTS,
-                       doc="as sampled; redraw overlapping hulls; or drop and settle on the ground"),
+                       doc="as sampled; redraw overlapping hulls; or drop and settle in Bullet (scene.physics)"),
         "distractors": DISTRACTORS,
+        "physics": PHYSICS,
         "supports": ListOf(SUPPORT, doc="static bins, tables, shelves, meshes: rendered, labelled, collided with"),
     }),
     "camera": Section({
