@@ -153,3 +153,41 @@ def test_exports_treat_labelled_supports_as_objects(bin_dataset, tmp_path):
     assert sizes == [(60.0, 60.0, 60.0), (430.0, 330.0, 135.0)]         # cube and bin models, mm
     labels = sorted((tmp_path / "yolo" / "labels").rglob("*.txt"))
     assert len(labels) == 2 and all(len(p.read_text().splitlines()) == 2 for p in labels)
+
+
+def _slab_blend(path):
+    """A .blend holding one mesh: a 0.6 x 0.4 x 0.2 m box (object scale), yawed 30 degrees, its top
+    face at z = 0.2."""
+    import subprocess
+    import sys
+
+    make = ("import bpy, math; bpy.ops.wm.read_factory_settings(use_empty=True); "
+            "bpy.ops.mesh.primitive_cube_add(size=1, location=(0, 0, 0.1), rotation=(0, 0, math.radians(30)), "
+            "scale=(0.6, 0.4, 0.2)); bpy.context.object.name = 'Slab'; "
+            f"bpy.ops.wm.save_as_mainfile(filepath={str(path)!r})")
+    r = subprocess.run([sys.executable, "-c", make], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and path.exists(), r.stderr[-2000:]
+
+
+def test_a_blend_mesh_is_a_static_collider(tmp_path):
+    """Physics placement collides with a .blend's meshes: two cubes dropped in any orientation over the
+    .blend's slab come to rest on its top face (z = 0.2), recorded as resting on it, not on z = 0."""
+    _slab_blend(tmp_path / "slab.blend")
+    cfg = {"seed": 4, "frames": 1,
+           "render": {"resolution": [48, 36], "samples": 1, "quality": "draft", "outputs": ["depth", "instance"]},
+           "scene": {"blend": "slab.blend", "placement": "physics",
+                     "objects": [{"primitive": "cube", "scale": 0.05, "position": [x, 0.02, 0.3],
+                                  "rotation": "uniform_so3"} for x in (-0.15, 0.15)]},
+           "camera": {"look_at": [0, 0, 0.2], "distance": 1.5, "elevation_deg": 40}}
+    out = tmp_path / "ds"
+    r = run_cli("render", write_config(tmp_path / "c.yaml", cfg), "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    m = load_meta(out, 0)
+    cubes = [o for o in m["objects"] if o["asset"] == "primitive:cube"]
+    assert len(cubes) == 2
+    for o in cubes:
+        R = np.array(o["obj2world"])[:3, :3] / 0.05
+        corners = (np.array([[x, y, z] for x in (-.5, .5) for y in (-.5, .5) for z in (-.5, .5)]) * 0.05) @ R.T
+        bottom = np.array(o["obj2world"])[2, 3] + corners[:, 2].min()
+        assert abs(bottom - 0.2) < 2e-3, bottom                       # on the slab, not on z = 0
+    assert all(m["placement"]["supports"][str(o["instance_id"])] == "blend:Slab" for o in cubes)

@@ -46,9 +46,14 @@ def support_statics(config, spec) -> list[Static]:
     return out
 
 
+def blend_statics(config, spec) -> list[Static]:
+    """A .blend's mesh objects as static triangle meshes, in world (captured by the engine when it built
+    the scene: ``Config.blend_statics``; none outside the engine). Named ``blend:<object name>``."""
+    return [Static(f"blend:{name}", "mesh", np.eye(4), None, V, F) for name, V, F in config.blend_statics]
+
+
 #: the hook for static colliders: functions (config, spec) -> list[Static] in world coordinates
-#: (supports here; a .blend's meshes are added the same way)
-STATIC_SOURCES: list = [support_statics]
+STATIC_SOURCES: list = [support_statics, blend_statics]
 
 
 def _asset_arrays(config, o):
