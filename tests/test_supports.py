@@ -246,3 +246,11 @@ def test_support_materials_draw_from_their_own_stream():
     assert "scene.supports[0].materials.roughness" in spec.sampled
     without = sample(_config(BIN, TABLE, objects=objs), 1, 2)
     assert without.objects[0].material == spec.objects[0].material   # the cube's draws do not move
+
+
+@pytest.mark.parametrize("demo", ["bin_picking.yaml", "table_clutter.yaml"])
+def test_physics_demos_pass_check(demo):
+    from conftest import ROOT
+
+    r = run_cli("check", ROOT / "scene_assets" / demo)
+    assert r.returncode == 0, r.stderr
