@@ -88,6 +88,9 @@ class SceneObjects:
             if o.kind is ObjectKind.BLEND:           # the user's object: labelled, never moved
                 continue
             used.add(ob.name)
+            # a quaternion keeps the pose exact: Blender's default XYZ Euler, in float32, loses ~1e-3 rad
+            # near pitch +-90 deg (a box resting on its side after physics), which shows in depth
+            ob.rotation_mode = "QUATERNION"
             ob.matrix_world = Matrix(np.asarray(o.obj2world).tolist())
             ob.hide_render = False
             ob.hide_viewport = False
