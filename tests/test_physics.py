@@ -169,3 +169,19 @@ def test_the_check_fails_on_poses_not_at_rest(meshes, tmp_path):
     items[k0]["obj2world"] = items[k0]["obj2world"].copy()
     items[k0]["obj2world"][2, 3] -= 0.003
     assert mesh_report(items)["below_ground"] < -2e-3
+
+
+def test_objects_dropped_into_a_bin_end_inside(meshes, tmp_path):
+    """Over 3 frames of the bin scene (60 drops): >= 95 % end with their centre of mass (trimesh,
+    from the file's triangles and the final pose) inside the inner walls, above the floor."""
+    cfg = scene("bin", meshes)
+    ix, iy = BIN["inner_size"]
+    inside = total = 0
+    for frame in range(3):
+        spec = sample(cfg, cfg.seed, frame)
+        total += len(spec.placement["drop_poses"])          # removed ones count as outside
+        for it in items_of(cfg, spec, tmp_path).values():
+            M = it["obj2world"]
+            com = trimesh.Trimesh(it["vertices"] @ M[:3, :3].T + M[:3, 3], it["faces"]).convex_hull.center_mass
+            inside += abs(com[0]) < ix / 2 and abs(com[1]) < iy / 2 and BIN["wall_thickness"] < com[2] < 0.5
+    assert total == 60 and inside >= 0.95 * total, (inside, total)

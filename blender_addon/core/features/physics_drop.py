@@ -125,7 +125,7 @@ def _inside_fn(ctx, phys: dict, op):
     return inside
 
 
-def _over_opening(op, draw: Draw, model, scale: float, T: np.ndarray) -> np.ndarray:
+def _over_opening(op, draw: Draw, model, T: np.ndarray) -> np.ndarray:
     """``T`` moved so that its centre of mass is at a uniform point of the opening, kept inside it by
     the body's horizontal reach (as far as the opening allows)."""
     R = T[:3, :3]
@@ -156,7 +156,7 @@ def place(ctx, movable: list) -> dict:
         s = float(np.cbrt(abs(np.linalg.det(T[:3, :3]))))
         h = float(draw(phys_p["drop_height"], "scene.physics.drop_height", multi=True))
         if op is not None:
-            T = _over_opening(op, draw, model, s, T)
+            T = _over_opening(op, draw, model, T)
         mass = values["mass"] or values["density"] * model.volume * s ** 3
         bodies.append(Body(o.instance_id, model, s, T, h, mass, values["friction"], values["restitution"],
                            values["rolling_friction"]))
