@@ -2,8 +2,8 @@
 engine's one dispatch on :class:`~synthblend.core.spec.ObjectKind`.
 
 Features register, when the scene is built, a mesh per *source* (``ObjectSpec.source``: a config
-entry, a distractor shape, the ground, the back plane, one of a .blend's objects) and a pool of bpy
-objects that show it (as many as a frame can need; ``ObjectSpec.slot`` picks one). Per frame
+entry, a distractor shape, a static support, the ground, the back plane, one of a .blend's objects)
+and a pool of bpy objects that show it (as many as a frame can need; ``ObjectSpec.slot`` picks one). Per frame
 :meth:`SceneObjects.apply` poses, labels and shows the frame's objects and hides every other pooled
 object; a .blend's objects are only labelled (never moved or hidden).
 """
