@@ -42,6 +42,9 @@ scene:
       rotation: {euler_deg: {uniform: [[0, 0, 0], [0, 0, 360]]}}
       color: "#ff0000"
   ground: {size: 3}
+  supports:
+    - {type: bin, name: tote, category: tote, inner_size: [0.3, 0.2], yaw_deg: {uniform: [0, 90]}}
+    - {type: table, height: 0.5, leg_size: 0}
 camera:
   look_at: {uniform: [-0.1, 0.1]}
   distance: {normal: [2, 0.2], clip: [1.5, 2.5]}

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_features_are_sampled_in_their_documented_order():
-    assert NAMES == ("camera", "lights", "objects", "distractors", "ground", "placement", "materials", "world",
-                     "camera_fx", "augment")
+    assert NAMES == ("camera", "lights", "objects", "supports", "distractors", "ground", "placement", "materials",
+                     "world", "camera_fx", "augment")
     assert len({m.ORDER for m in FEATURES}) == len(FEATURES)       # no two features share a place
 
 
@@ -32,7 +32,8 @@ def test_every_engine_feature_mirrors_a_core_feature():
     mirrored = [m for m in mods if "\nFEATURE = " in (folder / f"{m}.py").read_text()]
     assert set(mirrored) <= set(NAMES)
     assert set(mods) - set(mirrored) == {"blend"}                  # the user's .blend: not sampled
-    assert {"camera", "lights", "objects", "distractors", "ground", "materials", "world", "camera_fx"} == set(mirrored)
+    assert {"camera", "lights", "objects", "supports", "distractors", "ground", "materials", "world",
+            "camera_fx"} == set(mirrored)
 
 
 def test_output_table_drives_schema_layout_and_codecs():

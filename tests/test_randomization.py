@@ -472,6 +472,8 @@ def test_blender34_renders_the_same_randomization(tmp_path):
     vendor = tmp_path / "vendor"
     vendor.mkdir()
     shutil.copytree(Path(trimesh.__file__).parent, vendor / "trimesh")
+    import pybullet  # placement: physics runs Bullet in Blender's Python too
+    shutil.copy(pybullet.__file__, vendor)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTHBLEND_", "PYTHON"))}
     env["PATH"] = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin", env.get("PATH", "")])
     env["SYNTHBLEND_VENDOR"] = str(vendor)
@@ -483,13 +485,16 @@ def test_blender34_renders_the_same_randomization(tmp_path):
     report = verify_dataset(out)
     assert report.passed, format_report(report)
     # The two Pythons' numpy builds round sin/cos differently in the last bit (the base sampler's
-    # quaternions already differ by 1e-16): equal up to float noise, not bit for bit.
+    # quaternions already differ by 1e-16): equal up to float noise, not bit for bit. Physics (Bullet)
+    # amplifies that noise into different rest poses (it is deterministic per build: docs/physics.md),
+    # so the poses are compared only through verify above; every draw must agree.
     for i in range(2):
         a, b = load_meta(ref, i), load_meta(out, i)
-        for key in ("sampled", "placement", "world"):
+        for key in ("sampled", "world"):
             assert_close(a[key], b[key])
+        assert a["placement"]["method"] == b["placement"]["method"] == "physics"
         for oa, ob in zip(a["objects"], b["objects"], strict=True):
-            for key in ("obj2world", "material", "bbox3d", "kind", "asset", "instance_id"):
+            for key in ("material", "kind", "asset", "instance_id"):
                 assert_close(oa.get(key), ob.get(key))
 
 

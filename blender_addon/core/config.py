@@ -54,6 +54,10 @@ class Config:
             v.err([], f"a config is a mapping of keys, got {type(raw).__name__}")
             raise ConfigErrors(v.errors)
         self.data, self.parsed = v.section(SCHEMA, raw, [])
+        # A .blend's mesh objects as static colliders for physics placement, in world coordinates:
+        # ((name, vertices Nx3 m, faces Mx3), ...). Set by the engine once it has captured them
+        # (engine/features/blend.py); empty without a .blend and wherever nothing was captured.
+        self.blend_statics: tuple = ()
         if not v.errors:
             from .quality import resolve
             resolve(self.data["render"])
@@ -86,6 +90,13 @@ class Config:
                 load_mesh(path)
             except InputError as e:
                 errors.append(self.error(["scene", "objects", i, "mesh"], e.what))
+        for i, p in enumerate((self.parsed.get("scene") or {}).get("supports") or []):
+            path = (p or {}).get("mesh")
+            if path is not None and path.is_file():
+                try:
+                    load_mesh(path)
+                except InputError as e:
+                    errors.append(self.error(["scene", "supports", i, "mesh"], e.what))
         return errors
 
     # -- conveniences ----------------------------------------------------------------------------
@@ -118,6 +129,9 @@ class Config:
         distractors = self.data["scene"].get("distractors")
         if distractors and distractors.get("category") and distractors["category"] not in names:
             names.append(distractors["category"])
+        for sup in self.data["scene"].get("supports") or []:      # after the others: their ids stay
+            if sup.get("category") and sup["category"] not in names:
+                names.append(sup["category"])
         return [{"id": i + 1, "name": n} for i, n in enumerate(names)]
 
     def category_id(self, name: str | None) -> int:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
+from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
+from .supports import check_supports
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
 
@@ -24,6 +26,8 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
             continue
         n_instances += _check_object(v, ["scene", "objects", i], o, p)
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
+    check_supports(v, data, parsed, _check_file)
+    check_physics(v, data)
     ground = (data.get("scene") or {}).get("ground")
     if n_instances + bool(ground) > MAX_INSTANCES:
         v.err(["scene", "objects"], f"the objects' largest counts add up to {n_instances}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
+from .physics.shapes import COLLISIONS
 from .quality import QUALITIES
 from .schema_parsers import (
     PRIMITIVES,
@@ -20,6 +21,7 @@ from .schema_parsers import (
     parse_position_or_view,
     parse_rotation,
     parse_shapes,
+    parse_size2,
 )
 from .schema_types import Custom, D, ListOf, Section, V
 
@@ -30,6 +32,7 @@ TEXTURES = ("none", "noise", "checker", "voronoi", "gradient", "wave", "image")
 WORLD_TYPES = ("uniform", "gradient", "sky", "hdri", "image")
 PLACEMENTS = ("free", "non_overlapping", "physics")
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
+SUPPORT_TYPES = ("bin", "table", "shelf")    # core/supports.py builds them
 # Limits that keep a typo from asking for the impossible (every pool object is built up front).
 MAX_FRAMES = 10_000_000
 MAX_INSTANCES = 32_767       # Blender's Object.pass_index (the instance id) stops at 32767
@@ -123,6 +126,61 @@ AUGMENT = Section({
 }, optional=True, doc="post-render RGB augmentation in numpy, after ground truth (recorded in meta)")
 
 
+# Static supports (core/supports.py): shape keys apply to the types named in their doc; defaults per type.
+SUPPORT = Section({
+    "type": V("str", None, allowed=SUPPORT_TYPES, doc="bin | table | shelf (or give mesh instead)"),
+    "mesh": V("path", None, doc="any mesh file as a static support (raw coordinates, times scale)"),
+    "name": V("str", None, doc="name in meta and for scene.physics.into (default: <type or stem>_<index>)"),
+    "category": V("str", None, doc="label it with this category (default: unlabelled, 0)"),
+    "color": V("str", "#a0a0a0", doc="colour #rrggbb"),
+    "materials": material_section(),
+    "scale": V("float", 1.0, min=0, min_exclusive=True, doc="mesh: mesh units to meters"),
+    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of its footprint centre on the floor, m"),
+    "yaw_deg": D("float", 0.0, doc="rotation about world z"),
+    "inner_size": Custom(parse_size2, None, doc="bin: [x, y] between the walls, m (default [0.4, 0.3])"),
+    "wall_height": V("float", None, min=0, min_exclusive=True, doc="bin: inner floor to rim, m (0.15)"),
+    "wall_thickness": V("float", None, min=0, min_exclusive=True, doc="bin: walls and floor, m (0.01)"),
+    "size": Custom(parse_size2, None, doc="table: top [x, y] (1.2, 0.8); shelf: [width, depth] (0.8, 0.3), m"),
+    "height": V("float", None, min=0, min_exclusive=True,
+                doc="table: floor to the top's upper face (0.75); shelf: overall (1.0), m"),
+    "thickness": V("float", None, min=0, min_exclusive=True,
+                   doc="table: top (0.04); shelf: boards and panels (0.02), m"),
+    "leg_size": V("float", None, min=0, doc="table: square legs' side, m; 0 = a slab at its height (0.05)"),
+    "boards": V("int", None, min=1, max=100, doc="shelf: horizontal boards, bottom at z = 0, top at height (3)"),
+    "back": V("bool", None, doc="shelf: a back panel at local +y (true)"),
+})
+
+# placement: physics (core/physics/, core/features/placement.py; docs/physics.md)
+PHYSICS = Section({
+    "drop_height": D("float", {"uniform": [0.02, 0.15]}, min=0,
+                     doc="m from a body's lowest point to the highest thing under it at release"),
+    "into": V("str", None, doc="name of a scene.supports entry: drop x, y uniformly over its opening"),
+    "max_time_s": V("float", 5.0, min=0, min_exclusive=True, max=600, doc="simulated s after the last release"),
+    "stagger_s": V("float", 0.05, min=0, max=10, doc="simulated s between releases (instance-id order)"),
+    "time_step": V("float", 1 / 240, min=1e-5, max=0.05, doc="fixed Bullet time step, s"),
+    "solver_iterations": V("int", 50, min=1, max=10_000, doc="Bullet constraint solver iterations per step"),
+    "margin": V("float", 1e-4, min=0, max=0.01, doc="Bullet collision margin of every shape, m"),
+    "check_interval_s": V("float", 0.05, min=0, min_exclusive=True, doc="simulated s between rest checks"),
+    "rest_linear": V("float", 0.005, min=0, min_exclusive=True, doc="at rest below this speed, m/s ..."),
+    "rest_angular": V("float", 0.05, min=0, min_exclusive=True, doc="... and this angular speed, rad/s ..."),
+    "rest_checks": V("int", 5, min=1, max=10_000, doc="... at this many checks in a row"),
+    "outside": V("str", "remove", allowed=("remove", "redrop", "keep"),
+                 doc="a body at rest outside the area (ground square, into's opening, view): what to do"),
+    "max_redrops": V("int", 2, min=0, max=100, doc="outside: redrop, then removed"),
+    "in_view": V("bool", False, doc="a body whose centre of mass is outside the image is outside too"),
+}, optional=True, doc="placement: physics (Bullet): drop heights, into a support, time limits, rest thresholds")
+
+OBJECT_PHYSICS = Section({
+    "density": D("float", 500.0, min=0, min_exclusive=True, doc="kg/m^3 of the solid (unless mass is set)"),
+    "mass": D("float", 0.0, min=0, doc="kg; 0 = density x volume"),
+    "friction": D("float", 0.5, min=0, doc="Coulomb friction coefficient (Bullet lateral friction)"),
+    "restitution": D("float", 0.1, min=0, max=1, doc="bounciness"),
+    "rolling_friction": D("float", 0.01, min=0, doc="rolling and spinning friction (Bullet), m"),
+    "collision": V("str", "auto", allowed=COLLISIONS,
+                   doc="auto (cube, sphere, cylinder exact; torus sectors; others hull) | hull | decompose | "
+                       "sectors | box | sphere | cylinder"),
+}, optional=True, doc="placement: physics: per-object mass, friction, collision shape (absent: defaults)")
+
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
@@ -140,6 +198,7 @@ OBJECT = Section({
                                 "image (YOLO pose flip_idx); default: none swap"),
     "skeleton": Custom(parse_keypoint_pairs, None,
                        doc="pairs of keypoints (names or indices) joined by an edge (COCO category skeleton)"),
+    "physics": OBJECT_PHYSICS,
 })
 
 SCHEMA = Section({
@@ -174,8 +233,10 @@ SCHEMA = Section({
                                 "each object's custom property synthblend_category (default: its name)"),
         }),
         "placement": V("str", "free", allowed=PLACEMENTS,
-                       doc="as sampled; redraw overlapping hulls; or drop and settle on the ground"),
+                       doc="as sampled; redraw overlapping hulls; or drop and settle in Bullet (scene.physics)"),
         "distractors": DISTRACTORS,
+        "physics": PHYSICS,
+        "supports": ListOf(SUPPORT, doc="static bins, tables, shelves, meshes: rendered, labelled, collided with"),
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),

@@ -116,3 +116,13 @@ def keypoint_pair_indices(pairs, names, swap: bool = False) -> list[tuple[int, i
         seen |= set(ij)
         out.append((ij[0], ij[1]))
     return out
+
+def parse_size2(value):
+    """``[x, y]``: two positive lengths in m (support sizes), or None (the type's default)."""
+    if value is None:
+        return None
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+            or not all(0 < float(x) < float("inf") for x in value)):
+        raise ValueError(f"expected [x, y], two positive lengths in m, got {value!r}")
+    return tuple(float(x) for x in value)

@@ -56,6 +56,7 @@ class ObjectKind(StrEnum):
     DISTRACTOR = "distractor"    # a random primitive (scene.distractors)
     BACK_PLANE = "back_plane"    # the plane showing a background image (world.type: image)
     BLEND = "blend"              # a mesh object of the user's .blend (scene.blend), never moved
+    SUPPORT = "support"          # a static support (scene.supports[entry]): bin, table, shelf, mesh
 
     @property
     def meta_name(self) -> str:
@@ -68,12 +69,13 @@ class ObjectSpec:
     instance_id: int                   # >= 1, value in the instance map
     name: str
     kind: ObjectKind
-    entry: int | None                  # index into config scene.objects (kind OBJECT), else None
+    entry: int | None                  # index into config scene.objects (kind OBJECT) or scene.supports
+                                       # (kind SUPPORT), else None
     slot: int                          # instance number within its source (entry, distractor shape, .blend)
     category: str | None
     category_id: int                   # 0 = unlabelled
     asset: str                         # config mesh path as written, "primitive:<shape>", "ground",
-                                       # "back_plane" or "blend:<object name>"
+                                       # "back_plane", "blend:<object name>" or "support:<type>"
     obj2world: np.ndarray              # 4x4, scale included
     color_rgb: tuple[float, float, float]
     material: object = None            # MaterialSpec, None = the entry's fixed colour
@@ -82,7 +84,7 @@ class ObjectSpec:
     @property
     def source(self) -> tuple:
         """What this object is an instance of, the key of its mesh: ``(kind, entry)`` for config
-        objects, ``(kind, shape)`` for distractors, ``(kind, slot)`` for a .blend's objects,
+        objects and supports, ``(kind, shape)`` for distractors, ``(kind, slot)`` for a .blend's objects,
         ``(kind,)`` for the ground and the back plane."""
         if self.kind is ObjectKind.OBJECT:
             return (self.kind, self.entry)
@@ -90,6 +92,8 @@ class ObjectSpec:
             return (self.kind, self.asset.split(":", 1)[1])
         if self.kind is ObjectKind.BLEND:
             return (self.kind, self.slot)
+        if self.kind is ObjectKind.SUPPORT:
+            return (self.kind, self.entry)
         return (self.kind,)
 
 

@@ -2,8 +2,8 @@
 engine's one dispatch on :class:`~synthblend.core.spec.ObjectKind`.
 
 Features register, when the scene is built, a mesh per *source* (``ObjectSpec.source``: a config
-entry, a distractor shape, the ground, the back plane, one of a .blend's objects) and a pool of bpy
-objects that show it (as many as a frame can need; ``ObjectSpec.slot`` picks one). Per frame
+entry, a distractor shape, a static support, the ground, the back plane, one of a .blend's objects)
+and a pool of bpy objects that show it (as many as a frame can need; ``ObjectSpec.slot`` picks one). Per frame
 :meth:`SceneObjects.apply` poses, labels and shows the frame's objects and hides every other pooled
 object; a .blend's objects are only labelled (never moved or hidden).
 """
@@ -88,6 +88,9 @@ class SceneObjects:
             if o.kind is ObjectKind.BLEND:           # the user's object: labelled, never moved
                 continue
             used.add(ob.name)
+            # a quaternion keeps the pose exact: Blender's default XYZ Euler, in float32, loses ~1e-3 rad
+            # near pitch +-90 deg (a box resting on its side after physics), which shows in depth
+            ob.rotation_mode = "QUATERNION"
             ob.matrix_world = Matrix(np.asarray(o.obj2world).tolist())
             ob.hide_render = False
             ob.hide_viewport = False

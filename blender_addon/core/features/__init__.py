@@ -7,10 +7,10 @@ optional ``meta(spec) -> dict | None`` gives what meta holds of it under its nam
 the same name in ``synthblend.engine.features`` (if any) applies that part in Blender. Every module of
 this package with an ``ORDER`` is a feature: adding one is adding its file (CONTRIBUTING.md).
 
-The order fixes the instance ids (config objects, then distractors, then the ground, then the back
-plane) and what each feature can see (placement moves the objects and distractors drawn before it;
+The order fixes the instance ids (config objects, then static supports, then distractors, then the
+ground, then the back plane) and what each feature can see (placement moves the objects and distractors drawn before it;
 materials colour every object; camera effects read the camera and the objects):
-camera, lights, objects, distractors, ground, placement, materials, world, camera_fx, augment.
+camera, lights, objects, supports, distractors, ground, placement, materials, world, camera_fx, augment.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Which block applies to an object: its entry's ``scene.objects[i].materials`` if given, else the
 top-level ``materials``; distractors use ``scene.distractors.materials``, else ``materials``, else the
-block's defaults (distractors are always randomized); the ground uses ``scene.ground.materials``.
+block's defaults (distractors are always randomized); the ground uses ``scene.ground.materials``,
+a support its ``scene.supports[i].materials`` (stream ``materials/scene.supports[i]``).
 Without any block an object keeps its entry colour (``material = None``).
 
 Streams: one per owner (``materials/scene.objects[i]``, ``materials/distractors``,
@@ -54,12 +55,17 @@ def block_for(config, obj) -> tuple[dict | None, dict | None, str | None]:
         g = sc_p.get("ground") or {}
         if g.get("materials"):
             return g["materials"], sc_d["ground"]["materials"], "scene.ground.materials"
+    if obj.kind is ObjectKind.SUPPORT and sc_p["supports"][obj.entry].get("materials"):
+        return (sc_p["supports"][obj.entry]["materials"], sc_d["supports"][obj.entry]["materials"],
+                f"scene.supports[{obj.entry}].materials")
     return None, None, None
 
 
 def stream_name(obj) -> str:
     if obj.kind is ObjectKind.OBJECT:
         return f"materials/scene.objects[{obj.entry}]"
+    if obj.kind is ObjectKind.SUPPORT:
+        return f"materials/scene.supports[{obj.entry}]"
     return f"materials/{obj.kind}"
 
 

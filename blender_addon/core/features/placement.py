@@ -1,20 +1,27 @@
 """Placement (pure): ``scene.placement`` applied to the config objects and distractors drawn so far.
 
 ``free`` keeps the sampled poses; ``non_overlapping`` redraws poses (from the objects' own
-distributions, stream ``placement``) until no two convex hulls overlap; ``physics`` drops every object
-from its sampled pose and lets it settle on the ground or on others (core/placement.py). What was done
-goes to ``spec.placement`` (meta ``placement``).
+distributions, stream ``placement``) until no two convex hulls overlap (core/placement.py);
+``physics`` drops every object in Bullet (core/physics/) onto the floor, the static supports and each
+other, and keeps the poses at rest. What was done goes to ``spec.placement`` (meta ``placement``).
+
+Physics draws (docs/physics.md). Stream ``scene.physics``: per dropped body in instance-id order its
+``drop_height`` and, with ``into``, its x, y over the support's opening (``scene.physics.into_xy``,
+world m: where its centre of mass is released). Stream ``scene.objects[i].physics``: per instance of
+entry i its density (or mass), friction, restitution, rolling friction, recorded in ``sampled`` under
+``scene.objects[i].physics.<key>``. Distractors take the defaults of ``scene.objects[].physics``.
+The sampled x, y and orientation are kept; the sampled height is replaced by the drop.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import camera as cam
-from ..draw import plain
 from ..geometry import geometry
-from ..placement import non_overlapping, settle
+from ..placement import non_overlapping
 from ..spec import ObjectKind
 from .distractors import redraw_pose
+from .physics_drop import place  # physics; its static colliders: physics_drop.STATIC_SOURCES
 
 ORDER = 60  # place in the frame's features (core/features/__init__.py)
 
@@ -46,22 +53,19 @@ def sample(ctx) -> None:
     if method == "free":
         return
     movable = [o for o in spec.objects if o.kind in MOVABLE]
+    if method == "physics":
+        spec.placement = place(ctx, movable)
+        return
     by_id = {o.instance_id: o for o in movable}
     items = [(o.instance_id, _geometry_of(config, o), np.asarray(o.obj2world, float)) for o in movable]
     ground = config.data["scene"].get("ground")
-    info: dict = {"method": method}
-    if method == "non_overlapping":
-        poses, redraws, failed = non_overlapping(items, _redraw_fn(config, spec, by_id), bool(ground),
-                                                 ctx.stream("placement"))
-        if redraws:
-            spec.sampled["scene.placement.redraws"] = redraws
-        info["redrawn"] = [r["instance_id"] for r in redraws]
-        info["overlapping"] = failed
-    else:
-        drop = {o.instance_id: plain(np.asarray(o.obj2world, float)) for o in movable}
-        poses, supports = settle(items, ground["size"] / 2.0 if ground else None)
-        info["drop_poses"] = {str(k): v for k, v in drop.items()}
-        info["supports"] = {str(k): (v if isinstance(v, str) else int(v)) for k, v in supports.items()}
+    poses, redraws, failed = non_overlapping(items, _redraw_fn(config, spec, by_id), bool(ground),
+                                             ctx.stream("placement"))
+    if redraws:
+        spec.sampled["scene.placement.redraws"] = redraws
     for k, T in poses.items():
         by_id[k].obj2world = T
-    spec.placement = info
+    spec.placement = {"method": method, "redrawn": [r["instance_id"] for r in redraws],
+                      "overlapping": failed}
+
+

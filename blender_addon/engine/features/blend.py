@@ -1,8 +1,11 @@
 """A user's .blend scene (``scene.blend``, or the scene open in the add-on): its mesh objects are
 captured once, after everything the tool adds, and labelled in every frame (targets by collection,
-every other renderable mesh as category 0); they are never moved. File handling and capture rules:
+every other renderable mesh as category 0); they are never moved, and physics placement collides with
+their world triangles (``Config.blend_statics``). File handling and capture rules:
 :mod:`synthblend.engine.blend_scene`."""
 from __future__ import annotations
+
+import numpy as np
 
 from ...core.spec import ObjectKind
 from .. import blend_scene
@@ -31,6 +34,10 @@ class Blend:
         for k, ob in enumerate(self.objects):
             asset = MeshAsset(ob.mesh_key, getattr(ob.obj, "data", None), ob.vertices, ob.faces)
             b.objects.register((ObjectKind.BLEND, k), asset, [ob.obj])
+        # their world triangles for the pure sampler: static colliders of physics placement
+        b.config.blend_statics = tuple(
+            (ob.name, np.asarray(ob.vertices, float) @ ob.obj2world[:3, :3].T + ob.obj2world[:3, 3],
+             np.asarray(ob.faces, np.int64)) for ob in self.objects)
 
     def add_to(self, spec):
         """Append the captured objects to ``spec`` (ids after every sampled object)."""

@@ -256,6 +256,11 @@ class Materials:
             if block is not None:
                 folders.append(block.get("images"))
                 self._random_material_for(ground)
+        for i, ob in enumerate(self.b.features["supports"].objects):
+            block, _, _ = block_for(cfg, _probe(ObjectKind.SUPPORT, i))
+            if block is not None:
+                folders.append(block.get("images"))
+                self._random_material_for(ob)
         for f in dict.fromkeys(x for x in folders if x is not None):
             self.images.update(load_folder_images(list_images(f, IMAGE_EXTS)))
 
