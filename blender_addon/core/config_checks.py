@@ -9,9 +9,12 @@ from pathlib import Path
 
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
+from .library import is_library_entry, max_instances, resolve_library
 from .schema import MAX_INSTANCES
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
+#: the keys that say what an object entry is (exactly one per entry)
+OBJECT_SOURCES = ("mesh", "primitive", "bop_models")
 
 
 def check_semantics(v, data: dict, parsed: dict) -> None:
@@ -52,25 +55,48 @@ def _check_file(v, parts: list, path) -> None:
 
 
 def _check_object(v, parts: list, o: dict, p: dict) -> int:
-    """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category.
-    Returns its largest instance count (0 without a count)."""
-    n = 0
-    count = p.get("count")
-    if count is not None:
-        n = int(max(count.values() if count.values() is not None else [count.bounds()[1]]))
-    has_mesh, has_prim = o.get("mesh") is not None, o.get("primitive") is not None
-    if has_mesh == has_prim:
-        v.err(parts, "each object needs exactly one of 'mesh' or 'primitive'")
+    """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category and
+    lists a library's assets (``p["library"]``). Returns its largest instance count (0 without a count)."""
+    n = max_instances(p)
+    given = [k for k in OBJECT_SOURCES if o.get(k) is not None]
+    if len(given) != 1:
+        v.err(parts, f"each object needs exactly one of {', '.join(repr(k) for k in OBJECT_SOURCES)}")
         return n
+    if is_library_entry(o, p):
+        return _check_library(v, parts, o, p)
+    for k in ("choose", "weights"):
+        if o.get(k) is not None:
+            v.err(parts + [k], "only a library entry picks assets (mesh: a folder or a glob, or bop_models)")
+    cat = p.get("category")
+    if cat is not None and cat[0] != "fixed":
+        v.err(parts + ["category"], "{from: folder} and {map: ...} need a library entry (mesh: a folder "
+                                    "or a glob, or bop_models)")
+    has_mesh = o.get("mesh") is not None
     if has_mesh:
         _check_file(v, parts + ["mesh"], p.get("mesh"))
     if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
         o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
+    if isinstance(o.get("category"), str):
         p["category"] = o["category"]
     color = o.get("color")
     if color is not None and not re.fullmatch(_COLOUR, str(color)):
         v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
     return n
+
+
+def _check_library(v, parts: list, o: dict, p: dict) -> int:
+    """A library entry: list its assets once (core/library.py); problems name the key at fault."""
+    if any(p.get(k) is None for k in ("mesh", "bop_models", "category", "choose", "weights") if o.get(k) is not None):
+        return 0                               # a value that did not parse: reported already
+    try:
+        p["library"] = resolve_library(o, p, v.base_dir)
+    except InputError as e:
+        v.err(parts + [e.where], e.what)
+        return 0
+    color = o.get("color")
+    if color is not None and not re.fullmatch(_COLOUR, str(color)):
+        v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
+    return max_instances(p)
 
 
 def _check_folder(v, parts, folder, exts, needed: bool, what: str):
@@ -113,7 +139,7 @@ def _largest(d) -> int:
 
 
 def _check_instances(v, sc: dict, dist: dict) -> None:
-    n = sum(_largest(o.get("count")) for o in sc.get("objects", []) if o)
+    n = sum(max_instances(o) for o in sc.get("objects", []) if o)
     n += _largest(dist.get("count")) + 2                 # + the ground and the back plane
     if n > MAX_INSTANCES:
         v.err(["scene", "distractors", "count"],

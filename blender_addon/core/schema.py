@@ -14,11 +14,14 @@ from .outputs import NAMES as OUTPUTS
 from .quality import QUALITIES
 from .schema_parsers import (
     PRIMITIVES,
+    parse_category,
+    parse_choose,
     parse_focus,
     parse_keypoints,
     parse_position_or_view,
     parse_rotation,
     parse_shapes,
+    parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
 
@@ -123,10 +126,18 @@ AUGMENT = Section({
 
 
 OBJECT = Section({
-    "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
+    "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off); or a "
+                                "library: a folder (its mesh files, recursively) or a glob (docs/assets.md)"),
+    "bop_models": V("path", None, doc="a library: a BOP model set's folder (models_info.json, "
+                                      "obj_NNNNNN.ply in mm; obj ids kept for the BOP export)"),
+    "choose": Custom(parse_choose, None, doc="library: distinct assets per frame (int distribution; "
+                                             "default 1), stream scene.objects[i].choose"),
+    "weights": Custom(parse_weights, None, doc="library: {asset: {name: w}} or {category: {name: w}} "
+                                               "(unlisted: 1; a category's weight is shared by its assets)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
-    "category": V("str", None, doc="class name; default: the mesh file's stem or the primitive name"),
-    "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame"),
+    "category": Custom(parse_category, None, doc="class name; default: the mesh file's stem or the primitive "
+                                                 "name; libraries also {from: folder} or {map: csv|json|yaml}"),
+    "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame (library: per chosen asset)"),
     "scale": D("float", 1.0, min=0, min_exclusive=True, doc="mesh units to meters (uniform)"),
     "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m"),
     "rotation": Custom(parse_rotation, "none", doc="uniform_so3 | none | {euler_deg: ...}"),

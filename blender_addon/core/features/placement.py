@@ -12,6 +12,7 @@ import numpy as np
 from .. import camera as cam
 from ..draw import plain
 from ..geometry import geometry
+from ..library import asset_file
 from ..placement import non_overlapping, settle
 from ..spec import ObjectKind
 from .distractors import redraw_pose
@@ -24,7 +25,7 @@ MOVABLE = (ObjectKind.OBJECT, ObjectKind.DISTRACTOR)
 def _geometry_of(config, o):
     if o.asset.startswith("primitive:"):
         return geometry(o.asset)
-    return geometry(str(config.parsed["scene"]["objects"][o.entry]["mesh"]))
+    return geometry(str(asset_file(config, o)))
 
 
 def _redraw_fn(config, spec, by_id):
