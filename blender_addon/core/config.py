@@ -140,8 +140,11 @@ class Config:
         return int(max(d.values() if d.values() is not None else [d.bounds()[1]]))
 
     def identity(self) -> str:
-        """Hash of everything that decides a frame's content (all but ``frames``): resume checks it."""
+        """Hash of everything that decides a frame's content (all but ``frames`` and
+        ``render.asset_cache``): resume checks it."""
         d = {k: v for k, v in self.data.items() if k != "frames"}
+        if isinstance(d.get("render"), dict) and "asset_cache" in d["render"]:   # memory, not content
+            d["render"] = {k: v for k, v in d["render"].items() if k != "asset_cache"}
         blob = json.dumps(_numbers_as_floats(d), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

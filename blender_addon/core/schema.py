@@ -125,6 +125,14 @@ AUGMENT = Section({
 }, optional=True, doc="post-render RGB augmentation in numpy, after ground truth (recorded in meta)")
 
 
+ASSET_CACHE = Section({
+    "max_assets": V("int", 64, min=1, max=1_000_000, doc="mesh assets a worker keeps loaded"),
+    "max_mb": V("float", 2048.0, min=0, min_exclusive=True,
+                doc="estimated MB of loaded assets (triangles, textures) a worker keeps"),
+}, doc="mesh files and library assets load when a frame first uses them; beyond either bound the least "
+       "recently used are freed (a frame's own assets never); does not change what is rendered")
+
+
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off); or a "
                                 "library: a folder (its mesh files, recursively) or a glob (docs/assets.md)"),
@@ -162,6 +170,7 @@ SCHEMA = Section({
         "device": V("str", "cpu", allowed=DEVICES, doc="cpu | gpu (CUDA/OptiX)"),
         "outputs": V("outputs", list(DEFAULT_OUTPUTS), doc="subset of " + ", ".join(OUTPUTS)),
         "threads": V("int", 0, min=0, max=1024, doc="Cycles threads per worker; 0 = cores / workers"),
+        "asset_cache": ASSET_CACHE,
     }),
     "scene": Section({
         "objects": ListOf(OBJECT),

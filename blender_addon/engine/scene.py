@@ -42,7 +42,8 @@ class SceneBuilder:
         self.reset = reset
         self.log = log
         self.category_ids = {c["name"]: c["id"] for c in config.categories()}
-        self.objects = SceneObjects()
+        cache = config.data["render"].get("asset_cache") or {}
+        self.objects = SceneObjects(cache.get("max_assets"), cache.get("max_mb"))   # render.asset_cache
         self.features = {}
         self.denoise_available = False
         self.gpu_backend = None
