@@ -11,6 +11,7 @@ from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library_entry, max_instances, resolve_library
 from .schema import MAX_INSTANCES
+from .up_axis import AXES, axis_rotation, default_up_axis
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
 #: the keys that say what an object entry is (exactly one per entry)
@@ -74,6 +75,7 @@ def _check_object(v, parts: list, o: dict, p: dict) -> int:
     has_mesh = o.get("mesh") is not None
     if has_mesh:
         _check_file(v, parts + ["mesh"], p.get("mesh"))
+    _check_axes(v, parts, o)
     if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
         o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
     if isinstance(o.get("category"), str):
@@ -97,6 +99,16 @@ def _check_library(v, parts: list, o: dict, p: dict) -> int:
     if color is not None and not re.fullmatch(_COLOUR, str(color)):
         v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
     return max_instances(p)
+
+
+def _check_axes(v, parts: list, o: dict) -> None:
+    """``forward`` must be perpendicular to ``up_axis`` (or to the format's default up axis)."""
+    if o.get("forward") is None or o.get("forward") not in AXES or o.get("up_axis") not in AXES + (None,):
+        return                                     # absent, or a bad name reported by the schema
+    try:
+        axis_rotation(o.get("up_axis") or default_up_axis(o.get("mesh")), o["forward"])
+    except ValueError as e:
+        v.err(parts + ["forward"], str(e))
 
 
 def _check_folder(v, parts, folder, exts, needed: bool, what: str):

@@ -24,6 +24,7 @@ from .schema_parsers import (
     parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
+from .up_axis import AXES
 
 LIGHT_TYPES = ("point", "sun", "spot", "area")
 DEVICES = ("cpu", "gpu")
@@ -147,8 +148,15 @@ OBJECT = Section({
                                                  "name; libraries also {from: folder} or {map: csv|json|yaml}"),
     "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame (library: per chosen asset)"),
     "scale": D("float", 1.0, min=0, min_exclusive=True, doc="mesh units to meters (uniform)"),
-    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m"),
+    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m (with rest_on_ground, "
+                                            "z is the gap below the lowest point)"),
     "rotation": Custom(parse_rotation, "none", doc="uniform_so3 | none | {euler_deg: ...}"),
+    "up_axis": V("str", None, allowed=AXES, doc="the file's axis that points up; default y for glTF/GLB "
+                                            "(their spec), z otherwise (docs/assets.md)"),
+    "forward": V("str", None, allowed=AXES, doc="the file's axis that becomes world +y; default -z for "
+                                            "up_axis y (as Blender's importers), else see docs/assets.md"),
+    "rest_on_ground": V("bool", False, doc="lift each instance so its lowest point (after rotation and "
+                                           "scale) is at z = 0 plus position z"),
     "color": V("str", None, doc="base colour as #rrggbb (default: a palette colour per entry)"),
     "materials": material_section(),
     "keypoints": Custom(parse_keypoints, None,

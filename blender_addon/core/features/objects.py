@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import camera as cam
+from ..asset_pose import entry_pose
 from ..color import PALETTE, hex_to_linear
 from ..library import choose_assets
 from ..spec import ObjectKind, ObjectSpec
@@ -44,7 +44,7 @@ def sample(ctx) -> None:
             s = d(o["scale"], f"{base}.scale", multi=True)
             p = d(o["position"], f"{base}.position", multi=True)
             R = d.rotation(o["rotation"], f"{base}.rotation")
-            T = cam.pose_matrix(R @ np.diag([s, s, s]), p)
+            T = entry_pose(config, data, R @ np.diag([s, s, s]), p, asset_name(data))   # + up axis, rest
             ctx.spec.objects.append(ObjectSpec(ctx.new_instance_id(), f"{o['category']}_{i}_{k}", ObjectKind.OBJECT,
                                                i, k, o["category"], config.category_id(o["category"]),
                                                asset_name(data), T, color))
@@ -64,7 +64,7 @@ def _sample_library(ctx, i: int, o: dict, data: dict, d, color) -> None:
             s = d(o["scale"], f"{base}.scale", multi=True)
             p = d(o["position"], f"{base}.position", multi=True)
             R = d.rotation(o["rotation"], f"{base}.rotation")
-            T = cam.pose_matrix(R * (s * a.scale), p)
+            T = entry_pose(config, data, R * (s * a.scale), p, a.rel)   # + up axis, rest_on_ground
             ctx.spec.objects.append(ObjectSpec(ctx.new_instance_id(), f"{a.category}_{i}_{k}", ObjectKind.OBJECT,
                                                i, slot, a.category, config.category_id(a.category), a.rel, T,
                                                color, asset_key=a.key, bop_obj_id=a.bop_obj_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import camera as cam
+from ..asset_pose import entry_pose
 from ..draw import plain
 from ..geometry import geometry
 from ..library import asset_file
@@ -37,7 +37,7 @@ def _redraw_fn(config, spec, by_id):
         s = float(np.linalg.norm(np.asarray(o.obj2world)[:3, 0]))
         p = np.asarray(draw(e["position"], "position", multi=True), float)
         R = draw.rotation(e["rotation"], "rotation")
-        return cam.pose_matrix(R * s, p)
+        return entry_pose(config, config.data["scene"]["objects"][o.entry], R * s, p, o.asset)
     return redraw
 
 
