@@ -4,7 +4,10 @@ from the weights themselves, never from the sampler's own output."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +192,26 @@ def test_category_weights_are_shared_by_the_category(tmp_path):
     n = Counter(_objects(c, f)[0].category for f in range(2000))
     assert _chi2(np.array([n["big"], n["small"]], float), np.array([0.5, 0.5])) < 10.8   # 1 dof, p = 0.001
     assert {o.category_id for f in range(5) for o in _objects(c, f)} <= {1, 2}
+
+
+def test_demo_assets_fetch_and_load(tmp_path):
+    """The README's demo from a fresh clone: the fetch script copies pybullet_data's objects with their
+    .mtl files and textures, and real_assets.yaml loads them as two libraries."""
+    import shutil
+
+    import pybullet_data
+
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, ROOT / "scene_assets" / "fetch_pybullet_assets.py",
+                        "--out", tmp_path / "pybullet_objects"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    shutil.copy(ROOT / "scene_assets" / "real_assets.yaml", tmp_path)
+    c = load_config(tmp_path / "real_assets.yaml")
+    libs = [library_of(c, i) for i in range(2)]
+    assert [len(lib.assets) for lib in libs] == [5, 2]
+    assert [x["name"] for x in c.categories()] == ["domino", "mug", "toy_block", "toy_cylinder", "toy_prism",
+                                                   "duck", "soccer_ball"]
+    src = pybullet_data.getDataPath()
+    for name in ("duck.obj", "duck.mtl", "duckCM.png"):           # byte for byte, with its texture
+        assert (tmp_path / "pybullet_objects" / "props" / "duck" / name).read_bytes() == \
+            (Path(src) / name).read_bytes()

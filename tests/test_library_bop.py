@@ -132,3 +132,13 @@ def test_bad_bop_model_sets_exit_2(tmp_path):
     (root / "models_info.json").write_text("{not json")
     r = run_cli("check", p)
     assert r.returncode == 2 and "models_info.json" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bop_categories_from_a_mapping_by_obj_id(tmp_path):
+    bop_models(tmp_path / "models")
+    (tmp_path / "names.yaml").write_text("1: box\nobj_000005: can\n'12': ball\n")
+    p = write_config(tmp_path / "s.yaml", {"scene": {"objects": [
+        {"bop_models": "models", "category": {"map": "names.yaml"}}]}})
+    c = load_config(p)
+    assert [(a.bop_obj_id, a.category) for a in library_of(c, 0).assets] == [(1, "box"), (5, "can"), (12, "ball")]
+    assert [x["name"] for x in c.categories()] == ["ball", "box", "can"]
