@@ -150,3 +150,50 @@ def test_cache_size_does_not_change_the_dataset_and_evicts_datablocks(tmp_path):
     assert all((tmp_path / "small" / m).is_file() for m in used)
     r = run_cli("verify", tmp_path / "small")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _render_library(tmp_path: Path, name: str, max_assets: int) -> dict:
+    import trimesh
+
+    lib = tmp_path / "lib"
+    if not lib.exists():
+        for k in range(12):       # 12 assets in 3 category folders, 3 chosen per frame
+            (lib / f"cat{k % 3}").mkdir(parents=True, exist_ok=True)
+            m = trimesh.creation.icosphere(subdivisions=1 + k % 2, radius=0.4 + 0.05 * k) if k % 2 else \
+                trimesh.creation.box(extents=(1.0, 0.3 + 0.07 * k, 0.5))
+            m.export(lib / f"cat{k % 3}" / f"m{k:02d}.ply")
+    cfg = {"seed": 5, "frames": 5,
+           "render": {"resolution": [64, 48], "quality": "draft", "samples": 1,
+                      "outputs": ["rgb", "depth", "instance", "semantic"], "asset_cache": {"max_assets": max_assets}},
+           "scene": {"objects": [{"mesh": "lib", "category": {"from": "folder"}, "choose": 3,
+                                  "count": {"randint": [1, 2]}, "scale": 0.1, "rotation": "uniform_so3",
+                                  "position": {"uniform": [[-0.4, -0.4, 0.05], [0.4, 0.4, 0.2]]},
+                                  "materials": {"roughness": {"uniform": [0.2, 0.8]}}}],
+                     "ground": {"size": 3}},
+           "camera": {"distance": 1.6, "elevation_deg": 50},
+           "lighting": {"count": 1, "type": "sun"}}
+    path = write_config(tmp_path / f"{name}.yaml", cfg)
+    r = subprocess.run([sys.executable, "-c", RENDER, str(path), str(tmp_path / name)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.render
+def test_library_assets_load_lazily_and_the_cache_size_changes_no_byte(tmp_path):
+    """A 12-asset library with 3 chosen per frame: nothing of it is loaded at build, each frame loads
+    what it draws; a cache of 3 (evicting) and of 64 give identical datasets whose meshes/ hold every
+    asset a frame used (and verify passes)."""
+    small = _render_library(tmp_path, "small", 3)
+    big = _render_library(tmp_path, "big", 64)
+    assert small["start"] == big["start"]
+    assert small["stats"]["evictions"] > 0 and big["stats"]["evictions"] == 0
+    assert len(small["cached"]) == 3 and all(len(s) == 3 for s in small["cached"])   # (object, entry, key)
+    a, b = _hashes(tmp_path / "small"), _hashes(tmp_path / "big")
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == ["dataset.json"]   # only the config's asset_cache differs
+    metas = [json.loads((tmp_path / "small" / "meta" / f"{i:06d}.json").read_text()) for i in range(5)]
+    used = {o["mesh"] for m in metas for o in m["objects"] if o["kind"] == "object"}
+    assert len(used) == big["stats"]["loads"] and all((tmp_path / "small" / u).is_file() for u in used)
+    r = run_cli("verify", tmp_path / "small")
+    assert r.returncode == 0, r.stdout + r.stderr

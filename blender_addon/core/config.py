@@ -149,9 +149,11 @@ class Config:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def asset_files(self) -> list[Path]:
-        """Every file the config renders from: meshes (every asset of a library, its category mapping
+        """Every file the config renders from, and every file those refer to (core/asset_refs.py: .mtl,
+        textures, glTF buffers, URDF meshes): meshes (every asset of a library, its category mapping
         file), the .blend, and the images of the image folders (materials' ``images``,
         ``world.hdri.folder``, ``world.image.folder``), sorted."""
+        from .asset_refs import with_references
         from .image_folders import list_images
 
         found: set[Path] = set()
@@ -172,7 +174,7 @@ class Config:
                     found.update(list_images(v))
                 elif v.is_file():
                     found.add(v)
-        return sorted(found)
+        return sorted(with_references(found))     # + .mtl, textures, glTF buffers, URDF meshes
 
     def asset_hashes(self) -> dict[str, str]:
         """``{file: sha256}`` of :meth:`asset_files` (paths relative to the config's folder where they are

@@ -11,11 +11,12 @@ from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library_entry, max_instances, resolve_library
 from .schema import MAX_INSTANCES
+from .urdf_objects import check_entry as check_urdf
 from .up_axis import AXES, axis_rotation, default_up_axis
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
 #: the keys that say what an object entry is (exactly one per entry)
-OBJECT_SOURCES = ("mesh", "primitive", "bop_models")
+OBJECT_SOURCES = ("mesh", "primitive", "bop_models", "urdf")
 
 
 def check_semantics(v, data: dict, parsed: dict) -> None:
@@ -25,7 +26,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [], strict=True)):
         if not o or p is None:   # not a mapping: reported already
             continue
-        n_instances += _check_object(v, ["scene", "objects", i], o, p)
+        n_instances += _check_object(v, ["scene", "objects", i], o, p, (data.get("scene") or {}).get("placement"))
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     ground = (data.get("scene") or {}).get("ground")
     if n_instances + bool(ground) > MAX_INSTANCES:
@@ -55,7 +56,7 @@ def _check_file(v, parts: list, path) -> None:
         v.err(parts, f"not a file: {path} (a regular file is needed)")
 
 
-def _check_object(v, parts: list, o: dict, p: dict) -> int:
+def _check_object(v, parts: list, o: dict, p: dict, placement: str | None = None) -> int:
     """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category and
     lists a library's assets (``p["library"]``). Returns its largest instance count (0 without a count)."""
     n = max_instances(p)
@@ -65,6 +66,12 @@ def _check_object(v, parts: list, o: dict, p: dict) -> int:
         return n
     if is_library_entry(o, p):
         return _check_library(v, parts, o, p)
+    if o.get("urdf") is not None:
+        check_urdf(v, parts, o, p, placement)
+        return n
+    for k in ("joints", "per_link"):
+        if o.get(k):
+            v.err(parts + [k], "only a URDF entry (urdf: model.urdf) has joints and links")
     for k in ("choose", "weights"):
         if o.get(k) is not None:
             v.err(parts + [k], "only a library entry picks assets (mesh: a folder or a glob, or bop_models)")

@@ -24,6 +24,7 @@ from .schema_parsers import (
     parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
+from .urdf_objects import parse_joints
 from .up_axis import AXES
 
 LIGHT_TYPES = ("point", "sun", "spot", "area")
@@ -144,6 +145,10 @@ OBJECT = Section({
     "weights": Custom(parse_weights, None, doc="library: {asset: {name: w}} or {category: {name: w}} "
                                                "(unlisted: 1; a category's weight is shared by its assets)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
+    "urdf": V("path", None, doc="a URDF model: every link's visuals, one instance (docs/assets.md)"),
+    "joints": Custom(parse_joints, None, doc="URDF joint values: {name: value or distribution} (deg, m) "
+                                             "or random (uniform within limits); others 0"),
+    "per_link": V("bool", False, doc="URDF: one instance per link (needed for joints drawn per frame)"),
     "category": Custom(parse_category, None, doc="class name; default: the mesh file's stem or the primitive "
                                                  "name; libraries also {from: folder} or {map: csv|json|yaml}"),
     "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame (library: per chosen asset)"),

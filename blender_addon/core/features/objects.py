@@ -20,6 +20,7 @@ from ..asset_pose import entry_pose
 from ..color import PALETTE, hex_to_linear
 from ..library import choose_assets
 from ..spec import ObjectKind, ObjectSpec
+from ..urdf_objects import sample_urdf
 
 ORDER = 30  # place in the frame's features (core/features/__init__.py)
 
@@ -38,6 +39,9 @@ def sample(ctx) -> None:
         color = hex_to_linear(data["color"] if data.get("color") else PALETTE[i % len(PALETTE)])
         if o.get("library") is not None:
             _sample_library(ctx, i, o, data, d, color)
+            continue
+        if o.get("urdf") is not None:
+            sample_urdf(ctx, i, o, data, d, color)      # core/urdf_objects.py
             continue
         n = d(o["count"], f"{base}.count")
         for k in range(n):
