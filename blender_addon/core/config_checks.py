@@ -11,8 +11,8 @@ from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library_entry, max_instances, resolve_library
 from .schema import MAX_INSTANCES
-from .urdf_objects import check_entry as check_urdf
 from .up_axis import AXES, axis_rotation, default_up_axis
+from .urdf_objects import check_entry as check_urdf
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
 #: the keys that say what an object entry is (exactly one per entry)

@@ -24,8 +24,8 @@ from .schema_parsers import (
     parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
-from .urdf_objects import parse_joints
 from .up_axis import AXES
+from .urdf_objects import parse_joints
 
 LIGHT_TYPES = ("point", "sun", "spot", "area")
 DEVICES = ("cpu", "gpu")
