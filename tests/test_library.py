@@ -215,3 +215,10 @@ def test_demo_assets_fetch_and_load(tmp_path):
     for name in ("duck.obj", "duck.mtl", "duckCM.png"):           # byte for byte, with its texture
         assert (tmp_path / "pybullet_objects" / "props" / "duck" / name).read_bytes() == \
             (Path(src) / name).read_bytes()
+
+
+def test_forward_is_checked_against_every_format_of_a_library(tmp_path):
+    make_lib(tmp_path / "lib", ["a.ply", "b.glb"])          # z-up by default, and y-up (glTF)
+    _check_fails(tmp_path, {"mesh": "lib", "forward": "y"}, "scene.objects[0].forward", "perpendicular")
+    c = load_config(cfg(tmp_path, {"mesh": "lib", "forward": "y", "up_axis": "z"}))
+    assert len(library_of(c, 0).assets) == 2

@@ -102,6 +102,9 @@ def _check_library(v, parts: list, o: dict, p: dict) -> int:
     except InputError as e:
         v.err(parts + [e.where], e.what)
         return 0
+    by_default = {default_up_axis(a.rel): a.rel for a in p["library"].assets}   # formats' up axes
+    for rel in list(by_default.values())[:1 if o.get("up_axis") else None]:
+        _check_axes(v, parts, {**o, "mesh": rel})
     color = o.get("color")
     if color is not None and not re.fullmatch(_COLOUR, str(color)):
         v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
