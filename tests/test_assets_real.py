@@ -190,6 +190,11 @@ def test_asset_pose_identity_conversion_keeps_old_poses_bit_for_bit():
 # ----------------------------------------------------------------------------------------- renders
 
 
+@pytest.fixture(scope="module")
+def real_dataset(tmp_path_factory, blender_glbs):
+    return _gt_dataset(tmp_path_factory.mktemp("real"), blender_glbs)
+
+
 def _gt_dataset(tmp_path, glbs):
     d, _ = glbs
     cfg = {"seed": 5, "frames": 2,
@@ -213,10 +218,10 @@ def _gt_dataset(tmp_path, glbs):
 
 
 @pytest.mark.render
-def test_real_assets_render_upright_textured_and_exact(tmp_path, blender_glbs):
+def test_real_assets_render_upright_textured_and_exact(real_dataset, blender_glbs):
     from synthblend.dataset.verify import verify_dataset
 
-    out = _gt_dataset(tmp_path, blender_glbs)
+    out = real_dataset
     d, _ = blender_glbs
     report = verify_dataset(out, use_source_assets=True)        # ray cast from the ORIGINAL files
     assert report.passed, report.frames[0].failures + report.frames[-1].failures
@@ -251,6 +256,33 @@ def test_real_assets_render_upright_textured_and_exact(tmp_path, blender_glbs):
             assert len(px) > 30
         duck = rgb[inst == rgb_of[i][str(DUCK)]["instance_id"]].mean(axis=0)
         assert duck[0] > duck[2] * 1.3 and duck[1] > duck[2] * 1.3      # duckCM.png: yellow, not grey
+
+
+@pytest.mark.render
+def test_bop_export_of_converted_assets_maps_its_models_into_the_camera(tmp_path, real_dataset):
+    """BOP's R, t (mm) applied to its exported models reproduce meta's obj2cam @ the original files' raw
+    vertices: the folded up-axis rotation survives the export."""
+    from synthblend.dataset.bop import export_bop
+
+    export_bop(real_dataset, tmp_path / "bop")
+    gt = json.loads((tmp_path / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())
+    meta = load_meta(real_dataset, 0)
+    want = {}
+    for o in meta["objects"]:
+        if o["kind"] == "object":
+            v = np.asarray(trimesh.load(o["asset"], force="mesh", process=False).vertices)
+            T = np.asarray(o["obj2cam"])
+            w = (v @ T[:3, :3].T + T[:3, 3]) * 1000.0
+            want[o["asset"]] = np.r_[w.min(axis=0), w.max(axis=0), w.mean(axis=0)]
+    got = []
+    for g in gt["0"]:
+        m = trimesh.load(tmp_path / "bop" / "models" / f"obj_{g['obj_id']:06d}.ply", process=False)
+        R, t = np.reshape(g["cam_R_m2c"], (3, 3)), np.asarray(g["cam_t_m2c"])
+        w = np.asarray(m.vertices) @ R.T + t
+        got.append(np.r_[w.min(axis=0), w.max(axis=0), w.mean(axis=0)])
+    assert len(got) == len(want) == 4
+    for asset, x in want.items():
+        assert min(np.abs(g - x).max() for g in got) < 1e-2, asset        # 0.01 mm
 
 
 @pytest.mark.render
