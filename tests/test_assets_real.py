@@ -170,6 +170,24 @@ def test_no_warning_without_ground_or_with_physics(tmp_path):
         assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
 
 
+def test_flush_warning_only_for_uncovered_faces_in_the_ground_plane(tmp_path):
+    """pybullet's lego brick is open underneath: resting on the ground its bottom rim is covered by its
+    walls (a render of it passes verify), so no warning. A flat open plate lying at z = 0 is flagged;
+    lifted by 1 mm, or standing on its edge, it is not."""
+    from synthblend.core.asset_warnings import flush_with_ground
+
+    lego = DATA / "lego" / "lego.obj"
+    v = np.array([[-.1, -.1, 0], [.1, -.1, 0], [.1, .1, 0], [-.1, .1, 0]], float)
+    trimesh.Trimesh(v, [[0, 1, 2], [0, 2, 3]], process=False).export(tmp_path / "plate.ply")
+    entries = [{"mesh": str(lego), "scale": 0.1, "up_axis": "y", "rest_on_ground": True,
+                "rotation": {"euler_deg": {"uniform": [[0, 0, 0], [0, 0, 360]]}}},
+               {"mesh": "plate.ply", "rotation": {"euler_deg": {"uniform": [[0, 0, 0], [0, 0, 360]]}}},
+               {"mesh": "plate.ply", "position": [0, 0, 0.001]},
+               {"mesh": "plate.ply", "rest_on_ground": True, "rotation": {"euler_deg": [90, 0, 0]}}]
+    cfg = load_config(write_config(tmp_path / "c.yaml", {"scene": {"ground": {"size": 2}, "objects": entries}}))
+    assert [flush_with_ground(cfg, i) is not None for i in range(4)] == [False, True, False, False]
+
+
 def test_asset_pose_identity_conversion_keeps_old_poses_bit_for_bit():
     """Z-up entries without rest_on_ground: obj2world is the caller's R @ diag(s) bit for bit, signed
     zeros included (datasets stay byte-identical); a glTF's is [R s | p] @ C."""
@@ -207,7 +225,9 @@ def _gt_dataset(tmp_path, glbs):
                 "position": [0.0, -0.2, 0.0], "rotation": {"euler_deg": {"uniform": [[0, 0, 0], [0, 0, 360]]}},
                 "materials": {"keep_asset": True}},
                {"mesh": str(DATA / "table" / "table.obj"), "rest_on_ground": True, "scale": 0.12,
-                "position": [0.3, -0.3, 0.0], "materials": {"keep_asset": True}}]},
+                "position": [0.3, -0.3, 0.0], "materials": {"keep_asset": True}},
+               {"mesh": str(DATA / "lego" / "lego.obj"), "up_axis": "y", "rest_on_ground": True, "scale": 0.15,
+                "position": [-0.3, -0.3, 0.0]}]},                 # open underneath: its rim on the ground
            "camera": {"look_at": [0, 0, 0.15], "distance": 1.6, "elevation_deg": {"uniform": [15, 35]},
                       "azimuth_deg": {"uniform": [-110, -70]}}}
     cfg_path = write_config(tmp_path / "real.yaml", cfg)
@@ -225,7 +245,7 @@ def test_real_assets_render_upright_textured_and_exact(real_dataset, blender_glb
     d, _ = blender_glbs
     report = verify_dataset(out, use_source_assets=True)        # ray cast from the ORIGINAL files
     assert report.passed, report.frames[0].failures + report.frames[-1].failures
-    assert all(fc.from_source == 4 for fc in report.frames)
+    assert all(fc.from_source == 5 for fc in report.frames)
     raw = {str(d / "tall.glb"): None, str(d / "tall_draco.glb"): None, str(DUCK): None}
     for k in raw:
         raw[k] = np.asarray(trimesh.load(k, force="mesh", process=False).vertices)
@@ -280,7 +300,7 @@ def test_bop_export_of_converted_assets_maps_its_models_into_the_camera(tmp_path
         R, t = np.reshape(g["cam_R_m2c"], (3, 3)), np.asarray(g["cam_t_m2c"])
         w = np.asarray(m.vertices) @ R.T + t
         got.append(np.r_[w.min(axis=0), w.max(axis=0), w.mean(axis=0)])
-    assert len(got) == len(want) == 4
+    assert len(got) == len(want) == 5
     for asset, x in want.items():
         assert min(np.abs(g - x).max() for g in got) < 1e-2, asset        # 0.01 mm
 
@@ -301,6 +321,8 @@ def test_verify_names_coplanar_faces_with_the_ground(tmp_path):
     out = tmp_path / "ds"
     r = run_cli("render", write_config(tmp_path / "plate.yaml", cfg), "--out", out, "--quiet")
     assert r.returncode == 0, r.stderr
+    warn = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]    # check's warning too
+    assert len(warn) == 1 and "scene.objects[0]: faces of this open mesh lie in the ground plane" in warn[0]
     meta = load_meta(out, 0)
     geo = Geometry(out, tmp_path, True)
     assert coplanar_with_ground(meta, geo) == {1}                  # the lifted plate is not

@@ -10,6 +10,10 @@
   from the origin, straight down; a random ``euler_deg`` is sampled 512 times from a private
   generator, which changes no frame's draws) times the largest scale (the smallest one for points
   above the origin). With ``rest_on_ground`` the mesh term is 0: only a negative gap sinks it.
+* Flush with the ground: an open mesh (not every edge shared by two triangles) whose lowest pose
+  puts some of its triangles in the plane z = 0 (within 1e-5 m): they z-fight with the ground.
+  Checked for constant rotations and random ``euler_deg`` (16 samples); a closed mesh's bottom face
+  is hidden behind the object and never flagged.
 * OBJ appearance files that are missing (:func:`.asset_checks.obj_appearance_problems`).
 
 Each warning is one line ``warning: <file>:<line>: scene.objects[i]...: <what>``.
@@ -24,10 +28,11 @@ from .asset_pose import lowest_z, support_points
 from .errors import one_line
 from .up_axis import up_axis_matrix
 
-__all__ = ["asset_warnings", "below_ground", "EULER_SAMPLES", "TOLERANCE_M"]
+__all__ = ["asset_warnings", "below_ground", "flush_with_ground", "EULER_SAMPLES", "TOLERANCE_M"]
 
 EULER_SAMPLES = 512
 TOLERANCE_M = 1e-9        # lower than this below z = 0 counts (float noise of a resting pose does not)
+COPLANAR_TOL_M = 1e-5     # a face this close to z = 0 z-fights with the ground (as verify_checks says)
 
 
 def _z_lower(d) -> float:
@@ -97,13 +102,80 @@ def below_ground(config, i: int) -> str | None:
             "rest_on_ground: true")
 
 
+def _flat_bottom(V, F, M) -> bool:
+    """Whether some triangle lies in the lowest horizontal plane of ``V`` under the 3x3 map ``M`` with
+    nothing of the mesh straight above its centre (so a camera above the ground can see it)."""
+    W = V @ M.T
+    z = W[:, 2]
+    tol = 1e-9 * max(float(np.ptp(W, axis=0).max()), 1e-300)
+    flat = np.all(np.abs(z[F] - z.min()) <= tol, axis=1)
+    if not flat.any():
+        return False
+    c = W[F[flat][:256]].mean(axis=1)[:, :2]               # centres of (up to 256) bottom faces
+    above = F[~flat]
+    if len(above) == 0:
+        return True
+    a, b, d = (W[above[:, k], :2] for k in range(3))
+    den = (b[:, 1] - d[:, 1]) * (a[:, 0] - d[:, 0]) + (d[:, 0] - b[:, 0]) * (a[:, 1] - d[:, 1])
+    ok = np.abs(den) > 1e-300
+    px, py = c[:, None, 0] - d[None, :, 0], c[:, None, 1] - d[None, :, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        l1 = ((b[:, 1] - d[:, 1]) * px + (d[:, 0] - b[:, 0]) * py) / den
+        l2 = ((d[:, 1] - a[:, 1]) * px + (a[:, 0] - d[:, 0]) * py) / den
+        covered = ok & (l1 >= 0) & (l2 >= 0) & (l1 + l2 <= 1)
+    return bool(np.any(~covered.any(axis=1)))
+
+
+def flush_with_ground(config, i: int) -> str | None:
+    """Why entry ``i``'s open mesh can lie with faces in the ground plane, uncovered from above, or
+    None. A closed mesh is never flagged (a face on its bottom is hidden behind the object itself), nor
+    a face with the mesh straight above it, nor a random rotation that tilts the bottom
+    (``uniform_so3``), which is never exactly flat."""
+    from .assets import load_mesh
+    from .draw import Draw
+    from .features.objects import asset_name
+    from .hull import is_closed
+
+    scene = config.data["scene"]
+    data, parsed = scene["objects"][i], config.parsed["scene"]["objects"][i]
+    if (not scene.get("ground") or scene.get("placement") == "physics" or data.get("mesh") is None
+            or parsed.get("library") is not None or not parsed["mesh"].is_file()):
+        return None
+    try:
+        V, F = load_mesh(parsed["mesh"])
+    except Exception:  # reported as an error of its own
+        return None
+    if is_closed(F):
+        return None
+    rot, C = parsed["rotation"], up_axis_matrix(data, asset_name(data))[:3, :3]
+    if rot == ("named", "uniform_so3"):
+        return None
+    draw = Draw(np.random.default_rng(0), {})
+    n = 16 if rot[0] == "euler_deg" and rot[1].is_random else 1
+    z_lo, (s_lo, s_hi) = _z_lower(parsed["position"]), _scale_bounds(parsed["scale"])
+    for _ in range(n):
+        M = draw.rotation(rot, "r") @ C
+        m = float((V @ M[2]).min())
+        if data.get("rest_on_ground"):
+            level = abs(z_lo) <= COPLANAR_TOL_M
+        elif m == 0.0:
+            level = abs(z_lo) <= COPLANAR_TOL_M
+        else:
+            level = s_lo * (1 - 1e-9) <= -z_lo / m <= s_hi * (1 + 1e-9)
+        if level and _flat_bottom(V, F, M):
+            return ("faces of this open mesh lie in the ground plane when its lowest point is at z = 0: "
+                    "they z-fight with the ground (the render and verify's ray cast may disagree); give "
+                    "position z a small gap, e.g. 0.0005 m")
+    return None
+
+
 def asset_warnings(config) -> list[str]:
     """Every warning line of the config's object entries, in entry order."""
     from .asset_checks import obj_appearance_problems
 
     out = []
     for i, parsed in enumerate(config.parsed["scene"]["objects"]):
-        what = below_ground(config, i)
+        what = below_ground(config, i) or flush_with_ground(config, i)
         if what:
             out.append(one_line(f"warning: {config.error(['scene', 'objects', i], what)}", limit=1000))
         mesh = parsed.get("mesh")
