@@ -163,6 +163,32 @@ def test_check_warns_when_poses_can_go_below_the_ground(tmp_path, obj, warned):
     assert (_lowest_over_frames(load_config(cfg_path)) < -1e-9) == warned
 
 
+def test_check_bounds_a_library_over_its_assets(tmp_path):
+    """A folder of a 0.1 m and a 1 m cube at position z 0.3: only the big one reaches below the
+    ground; the warning names it, and the sampler does put it there."""
+    (tmp_path / "lib").mkdir()
+    for name, e in (("small.ply", 0.1), ("big.ply", 1.0)):
+        trimesh.creation.box(extents=(e, e, e)).export(tmp_path / "lib" / name)
+    obj = {"mesh": "lib", "choose": 1, "position": [0, 0, 0.3]}
+    cfg_path = write_config(tmp_path / "c.yaml", {"scene": {"ground": {"size": 4}, "objects": [obj]}})
+    r = run_cli("check", cfg_path)
+    warn = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]
+    assert r.returncode == 0 and len(warn) == 1, r.stderr
+    assert "scene.objects[0]: sampled poses can put the object below the ground: asset lib/big.ply" in warn[0]
+    assert "z = -0.2 m" in warn[0]
+    cfg = load_config(cfg_path)
+    lows = {}
+    for i in range(20):
+        for o in (o for o in sample(cfg, 0, i).objects if o.kind.value == "object"):
+            v = np.asarray(trimesh.load(tmp_path / o.asset, process=False).vertices)
+            T = np.asarray(o.obj2world)
+            lows[o.asset] = min(lows.get(o.asset, np.inf), float((v @ T[:3, :3].T + T[:3, 3])[:, 2].min()))
+    assert lows == pytest.approx({"lib/big.ply": -0.2, "lib/small.ply": 0.25})
+    obj["rest_on_ground"] = True
+    r = run_cli("check", write_config(tmp_path / "c.yaml", {"scene": {"ground": {"size": 4}, "objects": [obj]}}))
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+
+
 def test_no_warning_without_ground_or_with_physics(tmp_path):
     base = {"primitive": "cube", "rotation": "uniform_so3"}
     for scene in ({"objects": [base]}, {"objects": [base], "ground": {"size": 2}, "placement": "physics"}):

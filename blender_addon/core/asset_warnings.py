@@ -9,7 +9,8 @@
   rotation (exact for ``none`` and constant rotations; ``uniform_so3`` reaches the point farthest
   from the origin, straight down; a random ``euler_deg`` is sampled 512 times from a private
   generator, which changes no frame's draws) times the largest scale (the smallest one for points
-  above the origin). With ``rest_on_ground`` the mesh term is 0: only a negative gap sinks it.
+  above the origin). With ``rest_on_ground`` the mesh term is 0: only a negative gap sinks it. A
+  library entry is bounded over up to 64 of its assets, evenly spread (each with its own scale).
 * Flush with the ground: an open mesh (not every edge shared by two triangles) whose lowest pose
   puts some of its triangles in the plane z = 0 (within 1e-5 m): they z-fight with the ground.
   Checked for constant rotations and random ``euler_deg`` (16 samples); a closed mesh's bottom face
@@ -68,28 +69,49 @@ def _mesh_drop(points: np.ndarray, C: np.ndarray, rot) -> float:
     return min(lowest_z(points, draw.rotation(rot, "r") @ C) for _ in range(n))
 
 
-def below_ground(config, i: int) -> str | None:
-    """Why entry ``i`` can reach below the ground, or None (no ground, physics placement, a library
-    entry, an unreadable mesh: reported elsewhere)."""
+MAX_LIBRARY_ASSETS = 64   # a library's assets checked (evenly spread through it): check stays cheap
+
+
+def _assets_of(data: dict, parsed: dict) -> list[tuple[str, float]]:
+    """(asset as meta names it, the asset's own scale) of an entry: its mesh or primitive, or up to
+    :data:`MAX_LIBRARY_ASSETS` of its library; [] for other kinds (URDF) and missing files."""
     from .features.objects import asset_name
 
+    lib = parsed.get("library")
+    if lib is not None:
+        n = len(lib.assets)
+        picks = sorted(set(np.linspace(0, n - 1, min(n, MAX_LIBRARY_ASSETS)).astype(int).tolist())) if n else []
+        return [(lib.assets[k].rel, float(lib.assets[k].scale)) for k in picks]
+    if data.get("mesh") is not None:
+        return [(asset_name(data), 1.0)] if parsed["mesh"] is not None and parsed["mesh"].is_file() else []
+    if data.get("primitive") is not None:
+        return [(asset_name(data), 1.0)]
+    return []
+
+
+def below_ground(config, i: int) -> str | None:
+    """Why entry ``i`` can reach below the ground, or None (no ground, physics placement, a URDF
+    entry, an unreadable mesh: reported elsewhere). A library is bounded over (up to 64 of) its assets."""
     scene = config.data["scene"]
     if not scene.get("ground") or scene.get("placement") == "physics":
         return None
     data, parsed = scene["objects"][i], config.parsed["scene"]["objects"][i]
-    if parsed.get("library") is not None or (data.get("mesh") is not None and not parsed["mesh"].is_file()):
+    assets = _assets_of(data, parsed)
+    if not assets:
         return None
     z_lo = _z_lower(parsed["position"])
-    drop = 0.0
+    drop, worst = 0.0, None
     if not data.get("rest_on_ground"):
-        asset = asset_name(data)
-        try:
-            points = support_points(asset, config.base_dir)
-        except Exception:  # a bad asset is an error of its own (asset_errors)
-            return None
-        m = _mesh_drop(points, up_axis_matrix(data, asset)[:3, :3], parsed["rotation"])
         s_lo, s_hi = _scale_bounds(parsed["scale"])
-        drop = m * (s_hi if m < 0 else s_lo)
+        for asset, own in assets:
+            try:
+                points = support_points(asset, config.base_dir)
+            except Exception:  # a bad asset is an error of its own (asset_errors)
+                continue
+            m = _mesh_drop(points, up_axis_matrix(data, asset)[:3, :3], parsed["rotation"])
+            d = m * own * (s_hi if m < 0 else s_lo)
+            if d < drop:
+                drop, worst = d, asset
     low = z_lo + drop
     if not low < -TOLERANCE_M:
         return None
@@ -97,7 +119,8 @@ def below_ground(config, i: int) -> str | None:
         return (f"with rest_on_ground, position z is the gap below the object, and it can be {z_lo:.4g} m: "
                 "the object sinks into the ground; make position z >= 0")
     reach = "any depth" if math.isinf(low) else f"z = {low:.4g} m"
-    return (f"sampled poses can put the object below the ground: its lowest point can reach {reach} "
+    which = f"asset {worst}: " if parsed.get("library") is not None and worst else ""
+    return (f"sampled poses can put the object below the ground: {which}its lowest point can reach {reach} "
             f"(position z from {z_lo:.4g} m, rotation {data.get('rotation')!r}); raise position z or use "
             "rest_on_ground: true")
 
