@@ -222,3 +222,51 @@ def test_forward_is_checked_against_every_format_of_a_library(tmp_path):
     _check_fails(tmp_path, {"mesh": "lib", "forward": "y"}, "scene.objects[0].forward", "perpendicular")
     c = load_config(cfg(tmp_path, {"mesh": "lib", "forward": "y", "up_axis": "z"}))
     assert len(library_of(c, 0).assets) == 2
+
+
+def _distractor_cfg(tmp_path, meshes, position="view", frames=20):
+    return write_config(tmp_path / "d.yaml", {
+        "seed": 5, "frames": frames, "camera": {"distance": 1.0, "elevation_deg": 45},
+        "scene": {"objects": [{"primitive": "cube", "scale": 0.05}], "ground": {"size": 3},
+                  "distractors": {"count": {"randint": [2, 4]}, "meshes": meshes, "position": position,
+                                  "scale": {"uniform": [0.05, 0.1]}}}})
+
+
+def test_distractor_meshes_from_a_folder(tmp_path):
+    make_lib(tmp_path / "lib", ["x/a.ply", "y/b.obj"])
+    tall = trimesh.creation.box(extents=(0.2, 0.1, 0.5))            # largest side 0.5 raw units
+    tall.export(tmp_path / "lib" / "y" / "tall.stl")
+    c = load_config(_distractor_cfg(tmp_path, "lib"))
+    seen, on_ground, total = Counter(), 0, 0
+    for f in range(20):
+        spec = sample(c, 5, f)
+        ds = [o for o in spec.objects if o.kind.value == "distractor"]
+        assert 2 <= len(ds) <= 4
+        scales, heights = spec.sampled["scene.distractors.scale"], spec.sampled["scene.distractors.height"]
+        for o, s, h in zip(ds, scales, heights, strict=True):
+            raw = trimesh.load(tmp_path / o.asset, force="mesh", process=False).vertices
+            world = raw @ o.obj2world[:3, :3].T + o.obj2world[:3, 3]
+            assert np.isclose(np.ptp(raw, axis=0).max() * np.linalg.norm(o.obj2world[:3, 0]), s)
+            on_ground += bool(np.isclose(world[:, 2].min(), h, atol=1e-9))     # lowest point h above z = 0
+            total += 1
+            assert o.source == (o.kind, "mesh", o.asset_key)
+            seen[o.asset_key] += 1
+    assert set(seen) == {"x_a", "y_b", "y_tall"}
+    assert (tmp_path / "lib" / "y" / "tall.stl").resolve() in c.asset_files()   # part of asset_hashes
+    assert on_ground >= 0.8 * total              # (where a pixel's ray misses the ground: on the ray)
+    r = run_cli("check", _distractor_cfg(tmp_path, "nope/*.ply"))
+    assert r.returncode == 2 and "scene.distractors.meshes" in r.stderr and "matches no mesh file" in r.stderr
+
+
+def test_distractor_library_size_moves_no_other_draw(tmp_path):
+    make_lib(tmp_path / "lib", ["a.ply", "b.ply"])
+    pos = {"uniform": [[-0.3, -0.3, 0], [0.3, 0.3, 0.2]]}
+    c1 = load_config(_distractor_cfg(tmp_path, "lib", pos))
+    before = [sample(c1, 5, f).sampled for f in range(20)]
+    make_lib(tmp_path / "lib", [f"c{i}.ply" for i in range(5)])
+    c2 = load_config(_distractor_cfg(tmp_path, "lib", pos))
+    for f in range(20):
+        after = sample(c2, 5, f).sampled
+        for k in ("scene.distractors.count", "scene.distractors.scale", "scene.distractors.position",
+                  "scene.distractors.rotation", "scene.objects[0].position", "camera.azimuth_deg"):
+            assert before[f].get(k) == after.get(k), (f, k)

@@ -1,4 +1,4 @@
-"""One tiny rendered dataset of library entries (a folder library and a BOP model set): the instance
+"""One tiny rendered dataset of library entries (a folder library, a BOP model set, mesh distractors): the instance
 and depth maps Cycles rendered agree with a ray cast through the pixel centres built from the
 dataset's own K and poses and the ORIGINAL asset files that meta names (trimesh's ray caster, not the
 project's), and the BOP export of it carries the model set's obj ids."""
@@ -27,6 +27,8 @@ def test_library_entries_render_exactly(tmp_path):
                    "outputs": ["rgb", "depth", "instance", "semantic"]},
         "camera": {"distance": 0.7, "elevation_deg": 55},
         "scene": {"ground": {"size": 2},
+                  "distractors": {"count": 2, "meshes": "lib/can", "scale": 0.05,
+                                  "position": {"uniform": [[-0.15, -0.15, 0.0], [0.15, 0.15, 0.0]]}},
                   "objects": [
                       {"mesh": "lib", "category": {"from": "folder"}, "choose": 2, "scale": 0.6,
                        "position": {"uniform": [[-0.12, -0.12, 0.05], [0.12, 0.12, 0.05]]}},
@@ -44,6 +46,9 @@ def test_library_entries_render_exactly(tmp_path):
         objs = [o for o in meta["objects"] if o["kind"] == "object"]
         assert len({o["asset_key"] for o in objs if o["asset"].startswith("lib/")}) == 2
         assert len([o for o in objs if "bop_obj_id" in o]) == 1
+        dis = [o for o in meta["objects"] if o["kind"] == "distractor"]
+        assert len(dis) == 2 and all(o["asset"].startswith("lib/can/") and o["category_id"] == 0 for o in dis)
+        assert any(o["px_count_visib"] > 0 for o in dis)
         meshes = []
         for o in meta["objects"]:
             src = tmp_path / o["asset"] if o["asset"] != "ground" else None

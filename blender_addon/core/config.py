@@ -162,6 +162,9 @@ class Config:
                 found.update(a.path for a in p["library"].assets)
                 if (p.get("category") or ("",))[0] == "map":
                     found.add((self.base_dir / p["category"][1]).resolve())
+        dlib = ((self.parsed.get("scene") or {}).get("distractors") or {}).get("library")
+        if dlib is not None:                                # scene.distractors.meshes
+            found.update(a.path for a in dlib.assets)
         todo = [self.parsed]
         while todo:
             v = todo.pop()

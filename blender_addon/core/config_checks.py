@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
-from .library import is_library_entry, max_instances, resolve_library
+from .library import is_library, is_library_entry, max_instances, resolve_library
 from .schema import MAX_INSTANCES
 from .up_axis import AXES, axis_rotation, default_up_axis
 from .urdf_objects import check_entry as check_urdf
@@ -169,6 +169,23 @@ def _check_instances(v, sc: dict, dist: dict) -> None:
               f"{MAX_INSTANCES} fit in Blender's object index")
 
 
+def _check_distractor_meshes(v, d: dict, p: dict) -> None:
+    """``scene.distractors.meshes``: a folder or glob listed once, as an object library is."""
+    if p.get("meshes") is None:
+        return
+    if not is_library({"mesh": d["meshes"]}) and not p["meshes"].exists():
+        v.err(["scene", "distractors", "meshes"], f"folder not found: {p['meshes']}")
+        return
+    if p["meshes"].is_file():
+        v.err(["scene", "distractors", "meshes"], f"takes a folder or a glob of mesh files, not one file: "
+                                                   f"{p['meshes']}")
+        return
+    try:
+        p["library"] = resolve_library({"mesh": d["meshes"]}, {"mesh": p["meshes"]}, v.base_dir)
+    except InputError as e:
+        v.err(["scene", "distractors", "meshes"], e.what)
+
+
 def check_randomization(v, data: dict, parsed: dict) -> None:
     """Materials, world, distractors and keypoints."""
     _check_material(v, parsed.get("materials"), ["materials"])
@@ -179,6 +196,7 @@ def check_randomization(v, data: dict, parsed: dict) -> None:
     if dist:
         _check_material(v, dist.get("materials"), ["scene", "distractors", "materials"])
         _check_instances(v, sc, dist)
+        _check_distractor_meshes(v, data["scene"]["distractors"], dist)
     ground = sc.get("ground")
     if ground:
         _check_material(v, ground.get("materials"), ["scene", "ground", "materials"])

@@ -21,6 +21,7 @@ shrinks changes which assets appear but no other draw.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -63,6 +64,11 @@ class Library:
     root: Path
     assets: tuple
     skipped: int = 0           # files of a folder that are not meshes (textures, .mtl, ...)
+
+    @functools.cached_property
+    def by_key(self) -> dict:
+        """``{key: LibraryAsset}``."""
+        return {a.key: a for a in self.assets}
 
     @property
     def categories(self) -> list[str]:
@@ -119,19 +125,20 @@ def _largest(d) -> int:
 
 
 def asset_file(config, o) -> Path | None:
-    """The mesh file an ObjectSpec of kind object is an instance of (absolute), None for a primitive."""
+    """The mesh file an ObjectSpec of a config entry (or a mesh distractor, ``entry`` None) is an
+    instance of (absolute), None for a primitive."""
+    if o.entry is None:
+        lib = (config.parsed["scene"].get("distractors") or {}).get("library")
+        return lib.by_key[o.asset_key].path if lib is not None and o.asset_key is not None else None
     p = config.parsed["scene"]["objects"][o.entry]
     lib = p.get("library")
     if lib is not None:
-        return lib_asset(lib, o.asset_key).path
+        return lib.by_key[o.asset_key].path
     return p.get("mesh")
 
 
 def lib_asset(lib: Library, key: str) -> LibraryAsset:
-    for a in lib.assets:
-        if a.key == key:
-            return a
-    raise KeyError(key)
+    return lib.by_key[key]
 
 
 # ------------------------------------------------------------------------------------ sampling

@@ -67,8 +67,10 @@ def material_section() -> Section:
 DISTRACTORS = Section({
     "count": D("int", {"randint": [1, 5]}, min=0, doc="distractors per frame"),
     "shapes": Custom(parse_shapes, list(DISTRACTOR_SHAPES), doc="primitives to pick from (uniformly)"),
+    "meshes": V("path", None, doc="a folder or glob of mesh files (a library, docs/assets.md): distractors "
+                                  "are drawn from it (uniformly, stream scene.distractors.meshes) instead of shapes"),
     "scale": D("float", {"uniform": [0.03, 0.08]}, min=0, min_exclusive=True,
-               doc="size in m (primitives are 1 m across)"),
+               doc="size in m (primitives are 1 m across; a mesh's largest bounding-box side becomes scale)"),
     "position": Custom(parse_position_or_view, "view",
                        doc="view: a random pixel's ray meets the ground plane; or a vec3 distribution"),
     "height": D("float", {"uniform": [0.0, 0.1]}, min=0,

@@ -237,6 +237,13 @@ class Materials:
 
     def loaded(self, source, loaded) -> None:
         """A lazy source of a config entry (engine/objects.py) gets its materials when it is loaded."""
+        if source[0] is ObjectKind.DISTRACTOR:          # a mesh distractor: a random material per object
+            block, _, _ = block_for(self.b.config, _probe(ObjectKind.DISTRACTOR, None))
+            if block is not None:
+                for ob in loaded.pool:
+                    self._random_material_for(ob)
+                loaded.owned.extend(self.materials[ob.name].mat for ob in loaded.pool)
+            return
         if source[0] is not ObjectKind.OBJECT:
             return
         block, _, _ = block_for(self.b.config, _probe(ObjectKind.OBJECT, loaded.entry))
@@ -261,7 +268,8 @@ class Materials:
             if source in pools:          # built with the scene (a primitive); lazy ones: loaded()
                 self._dress(block, self.b.objects.meshes[source].mesh, pools[source], None, "")
         distractors = self.b.features["distractors"].pools
-        if distractors:
+        meshes = (cfg.parsed["scene"].get("distractors") or {}).get("library") is not None
+        if distractors or meshes:                # mesh distractors get theirs when loaded (loaded())
             block, _, _ = block_for(cfg, _probe(ObjectKind.DISTRACTOR, None))
             folders.append(block.get("images"))
             for pool in distractors.values():
