@@ -111,6 +111,10 @@ def test_bad_libraries_exit_2_naming_key_and_path(tmp_path):
                  "'plate'")
     _check_fails(tmp_path, {"mesh": "lib/mug/a.ply", "choose": 2}, "scene.objects[0].choose", "library")
     _check_fails(tmp_path, {"primitive": "cube", "category": {"from": "folder"}}, "scene.objects[0].category")
+    _check_fails(tmp_path, {"mesh": "lib", "category": {"map": "gone.csv"}}, "scene.objects[0].category",
+                 "cannot read mapping file", "gone.csv")
+    _check_fails(tmp_path, {"bop_models": "part.csv"}, "scene.objects[0].bop_models", "not a folder")
+    _check_fails(tmp_path, {"mesh": "lib", "choose": 2, "count": 20000}, "scene.objects", "40000")   # choose x count
 
 
 def test_check_lists_the_library(tmp_path):

@@ -224,7 +224,7 @@ def _bop_models(root: Path) -> list[tuple[Path, int]]:
     """(file, obj id) of a BOP model set, in obj id order."""
     info_path = root / BOP_INFO
     if not root.is_dir():
-        raise InputError("bop_models", f"folder not found: {root}")
+        raise InputError("bop_models", f"{'not a folder' if root.exists() else 'folder not found'}: {root}")
     try:
         info = json.loads(read_config_text(info_path))
     except (ValueError, InputError) as e:
