@@ -3,8 +3,10 @@ render``, no traceback, nothing written to --out; missing OBJ appearance files a
 both files. Draco GLBs decode through DracoPy; without it trimesh reads zeros, so they are refused."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +45,29 @@ def _no_faces(d):
     return d / "bad.obj", "no triangles"
 
 
-BAD = {"zero_extent": _zero_extent, "zero_area": _zero_area, "nan": _nan, "no_faces": _no_faces}
+def _bad_index(d):
+    (d / "bad.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+                                b"property float z\nelement face 1\nproperty list uchar int vertex_indices\n"
+                                b"end_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n")   # trimesh keeps index 7
+    return d / "bad.ply", "face indices outside its 3 vertices"
+
+
+def _meshopt(d):
+    """A GLB (trimesh's exporter) whose JSON requires EXT_meshopt_compression, which trimesh cannot decode."""
+    glb = trimesh.Scene(trimesh.creation.box()).export(file_type="glb")
+    n = struct.unpack("<I", glb[12:16])[0]
+    doc = json.loads(glb[20:20 + n])
+    doc["extensionsUsed"] = doc["extensionsRequired"] = ["EXT_meshopt_compression"]
+    js = json.dumps(doc).encode()
+    js += b" " * (-len(js) % 4)
+    rest = glb[20 + n:]
+    body = struct.pack("<I4s", len(js), b"JSON") + js + rest
+    (d / "bad.glb").write_bytes(struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)
+    return d / "bad.glb", "EXT_meshopt_compression, which trimesh cannot decode"
+
+
+BAD = {"zero_extent": _zero_extent, "zero_area": _zero_area, "nan": _nan, "no_faces": _no_faces,
+       "bad_index": _bad_index, "meshopt": _meshopt}
 
 
 def _config(d: Path, mesh: Path) -> Path:
