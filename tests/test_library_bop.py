@@ -142,3 +142,12 @@ def test_bop_categories_from_a_mapping_by_obj_id(tmp_path):
     c = load_config(p)
     assert [(a.bop_obj_id, a.category) for a in library_of(c, 0).assets] == [(1, "box"), (5, "can"), (12, "ball")]
     assert [x["name"] for x in c.categories()] == ["ball", "box", "can"]
+
+
+def test_bop_weights_by_obj_id(tmp_path):
+    bop_models(tmp_path / "models")
+    p = write_config(tmp_path / "s.yaml", {"frames": 3, "scene": {"objects": [
+        {"bop_models": "models", "weights": {"asset": {"5": 0, "obj_000012": 0}}}]}})
+    c = load_config(p)
+    assert [a.weight for a in library_of(c, 0).assets] == [1.0, 0.0, 0.0]
+    assert {o.bop_obj_id for f in range(20) for o in sample(c, 0, f).objects} == {1}

@@ -26,6 +26,7 @@ import glob
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,7 +278,7 @@ def resolve_library(data: dict, parsed: dict, base_dir: Path) -> Library:
     keys = [f"obj_{i:06d}" for _, _, i in pairs] if kind == "bop" else _keys(rels)
     cats = _categories(parsed.get("category"), rels, [p for _, p, _ in pairs],
                        keys if kind == "bop" else None, base_dir)
-    weights = _weights(parsed.get("weights"), rels, cats)
+    weights = _weights(parsed.get("weights"), rels, cats, keys if kind == "bop" else None)
     scale = BOP_SCALE if kind == "bop" else 1.0
     assets = tuple(LibraryAsset(k, p, _rel_to(p, base_dir), c, w, i, scale)
                    for k, (_, p, i), c, w in zip(keys, pairs, cats, weights, strict=True))
@@ -303,16 +304,21 @@ def _categories(spec, rels: list[str], abs_paths: list[Path], bop_keys, base_dir
     return lookup(mapping, rels, bop_keys, base_dir / arg, "category")
 
 
+def _names(rel: str, j: int, bop_keys) -> list[str]:
+    """The names a mapping or ``weights`` may give asset ``j`` (relative path ``rel``)."""
+    names = [rel, rel.rsplit(".", 1)[0], _stem(rel)]
+    if bop_keys is not None:
+        names += [bop_keys[j], str(int(bop_keys[j][4:]))]
+    return names
+
+
 def lookup(mapping: dict, rels: list[str], bop_keys, path: Path, key: str) -> list:
     """The value of each asset in ``mapping`` (name -> value), matched by relative path, relative path
     without extension, stem, or (BOP) ``obj_NNNNNN`` / the obj id. Every asset must be found and every
     name must match an asset."""
     used, out, missing = set(), [], []
     for j, r in enumerate(rels):
-        names = [r, r.rsplit(".", 1)[0], _stem(r)]
-        if bop_keys is not None:
-            names += [bop_keys[j], str(int(bop_keys[j][4:]))]
-        hit = next((n for n in names if n in mapping), None)
+        hit = next((n for n in _names(r, j, bop_keys) if n in mapping), None)
         if hit is None:
             missing.append(r)
             out.append(None)
@@ -329,7 +335,7 @@ def lookup(mapping: dict, rels: list[str], bop_keys, path: Path, key: str) -> li
     return out
 
 
-def _weights(spec, rels: list[str], cats: list[str]) -> list[float]:
+def _weights(spec, rels: list[str], cats: list[str], bop_keys) -> list[float]:
     """Per-asset weights: ``{asset: {name: w}}`` (names as in a mapping file; unlisted assets weigh
     1) or ``{category: {name: w}}`` (a category's weight is shared equally by its assets; unlisted
     categories weigh 1)."""
@@ -342,18 +348,19 @@ def _weights(spec, rels: list[str], cats: list[str]) -> list[float]:
         if unknown:
             raise InputError("weights", f"category {unknown[0]!r} is no category of the library "
                                         f"(it has {', '.join(sorted(set(cats))[:5])}...)")
-        sizes = {c: cats.count(c) for c in set(cats)}
+        sizes = Counter(cats)
         w = [table.get(c, 1.0) / sizes[c] for c in cats]
     else:
         w, used = [], set()
-        for r in rels:
-            n = next((x for x in (r, r.rsplit(".", 1)[0], _stem(r)) if x in table), None)
+        for j, r in enumerate(rels):
+            n = next((x for x in _names(r, j, bop_keys) if x in table), None)
             used.add(n)
             w.append(table[n] if n is not None else 1.0)
         unknown = sorted(set(table) - used)
         if unknown:
             raise InputError("weights", f"{unknown[0]!r} is no asset of the library (names: a path relative "
-                                        "to the library's folder, with or without extension, or a file stem)")
+                                        "to the library's folder, with or without extension, a file stem, "
+                                        "or a BOP obj id)")
     if not sum(w) > 0:
         raise InputError("weights", "every asset has weight 0")
     return [float(x) for x in w]
