@@ -11,7 +11,7 @@ the first, and the assets loaded / evicted. Goals (issue 14): peak RSS of the la
 1.3x the small one's, start-up independent of the library size, per-frame time within 10%.
 
     python scripts/bench_assets.py                      # 1000 vs 10 meshes, 5 per frame, 60 frames
-    python scripts/bench_assets.py --sizes 10 1000 --frames 100 --choose 5 --json
+    python scripts/bench_assets.py --sizes 10 1000 --frames 100 --choose 5 --repeat 3 --json
 
 Writes only into a temporary folder (removed at the end).
 """
@@ -82,15 +82,18 @@ def child(root: str, out: str, report: str) -> None:
     renderer = FrameRenderer(cfg, out, threads=1)
     t_start = time.perf_counter() - t0
     times = []
+    half_rss = 0
     for i in range(cfg.frames):
         t = time.perf_counter()
         renderer.render_frame(i)
         times.append(time.perf_counter() - t)
+        if i + 1 == cfg.frames // 2:
+            half_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     renderer.close()
     objs = renderer.builder.objects
     rest = times[1:] or times
     with open(report, "w") as f:
-        json.dump({"peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        json.dump({"peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "half_rss_kb": half_rss,
                    "config_load_s": t_load, "startup_s": t_start, "first_frame_s": times[0],
                    "frame_s": sum(rest) / len(rest), "loads": objs.stats["loads"],
                    "evictions": objs.stats["evictions"], "cached": len(objs.cached),
@@ -101,7 +104,8 @@ def run_one(n: int, frames: int, choose: int, tmp: str, cache: dict | None, reso
     import yaml
 
     root = os.path.join(tmp, f"lib{n}")
-    make_library(os.path.join(root, "lib"), n)
+    if not os.path.isdir(os.path.join(root, "lib")):
+        make_library(os.path.join(root, "lib"), n)
     raw = config(frames, choose, resolution, samples)
     if cache:
         raw["render"]["asset_cache"] = cache
@@ -113,7 +117,8 @@ def run_one(n: int, frames: int, choose: int, tmp: str, cache: dict | None, reso
     n_hashed = len(cfg.asset_hashes())
     plan_s = time.perf_counter() - t
     report = os.path.join(root, "report.json")
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", root, os.path.join(root, "ds"), report],
+    out = tempfile.mkdtemp(prefix="ds-", dir=root)          # a fresh dataset folder per run
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", root, out, report],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if p.returncode != 0:
         raise SystemExit(f"worker for {n} meshes failed:\n{p.stderr.decode(errors='replace')[-3000:]}")
@@ -121,6 +126,20 @@ def run_one(n: int, frames: int, choose: int, tmp: str, cache: dict | None, reso
         r = json.load(f)
     r.update(meshes=n, plan_s=plan_s, hashed=n_hashed, frames=frames)
     return r
+
+
+def _median(reports: list[dict]) -> dict:
+    """Per number, the median over repeated runs (the first run's other fields)."""
+    import statistics
+
+    out = dict(reports[0])
+    for k, v in out.items():
+        if isinstance(v, int) and not isinstance(v, bool):
+            out[k] = statistics.median_low(r[k] for r in reports)
+        elif isinstance(v, float):
+            out[k] = statistics.median(r[k] for r in reports)
+    out["runs"] = len(reports)
+    return out
 
 
 def main(argv=None) -> int:
@@ -131,6 +150,7 @@ def main(argv=None) -> int:
     ap.add_argument("--resolution", type=int, nargs=2, default=[64, 48], metavar=("W", "H"))
     ap.add_argument("--samples", type=int, default=1)
     ap.add_argument("--max-assets", type=int, help="render.asset_cache.max_assets (default: the schema's)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size, interleaved; medians are printed")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -139,7 +159,11 @@ def main(argv=None) -> int:
         return 0
     cache = {"max_assets": a.max_assets} if a.max_assets else None
     with tempfile.TemporaryDirectory(prefix="synthblend-bench-assets-") as tmp:
-        rows = [run_one(n, a.frames, a.choose, tmp, cache, a.resolution, a.samples) for n in sorted(set(a.sizes))]
+        runs = {n: [] for n in sorted(set(a.sizes))}
+        for _ in range(a.repeat):              # interleaved, so a busy spell hits both sizes
+            for n in runs:
+                runs[n].append(run_one(n, a.frames, a.choose, tmp, cache, a.resolution, a.samples))
+        rows = [_median(r) for r in runs.values()]
     small, large = rows[0], rows[-1]
     ratios = {"peak_rss": large["peak_rss_kb"] / small["peak_rss_kb"],
               "startup": large["startup_s"] / small["startup_s"], "frame": large["frame_s"] / small["frame_s"]}
@@ -147,13 +171,14 @@ def main(argv=None) -> int:
         print(json.dumps({"rows": rows, "ratios": ratios}))
         return 0
     print(f"{a.frames} frames, {a.choose} assets chosen per frame, {a.resolution[0]}x{a.resolution[1]}, "
-          f"{a.samples} sample(s), one worker thread")
-    print("| meshes | worker peak RSS MiB | worker start-up s | parent plan s (files hashed) | "
+          f"{a.samples} sample(s), one worker thread; median of {a.repeat} interleaved run(s)")
+    print("| meshes | worker peak RSS MiB (at half the frames) | worker start-up s | parent plan s (files hashed) | "
           "first frame s | per frame s | loads / evictions | cached at end |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['meshes']} | {r['peak_rss_kb'] / 1024:.0f} | {r['startup_s']:.2f} | "
-              f"{r['plan_s']:.2f} ({r['hashed']}) | {r['first_frame_s']:.2f} | {r['frame_s']:.3f} | "
+        print(f"| {r['meshes']} | {r['peak_rss_kb'] / 1024:.0f} ({r['half_rss_kb'] / 1024:.0f}) | "
+              f"{r['startup_s']:.2f} | {r['plan_s']:.2f} ({r['hashed']}) | {r['first_frame_s']:.2f} | "
+              f"{r['frame_s']:.3f} | "
               f"{r['loads']} / {r['evictions']} | {r['cached']} ({r['cached_mb']:.0f} MB est.) |")
     print(f"ratios {large['meshes']} vs {small['meshes']}: peak RSS {ratios['peak_rss']:.3f} (goal <= 1.3), "
           f"start-up {ratios['startup']:.3f} (goal ~1), per frame {ratios['frame']:.3f} (goal within 10%)")

@@ -92,9 +92,12 @@ objs = fr.builder.objects
 blocks = lambda: {k: len(getattr(bpy.data, k)) for k in ("objects", "meshes", "materials", "images", "actions")}
 start = blocks()
 peak = dict(start)
+from synthblend.core.sampling import sample
 for f in range(cfg.frames):
     fr.render_frame(f)
-    assert len(objs.cached) <= max(objs.max_assets, len(objs.cached)), objs.cached
+    used = {o.source for o in sample(cfg, cfg.seed, f).objects if objs.is_lazy(o.source)}
+    assert used <= set(objs.cached), (used, objs.cached)            # the frame's own: never evicted
+    assert len(objs.cached) <= max(objs.max_assets, len(used)), objs.cached   # the bound holds
     peak = {k: max(v, blocks()[k]) for k, v in peak.items()}
 end = blocks()
 cached = [list(map(str, s)) for s in objs.cached]

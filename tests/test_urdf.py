@@ -204,3 +204,12 @@ def test_broken_urdf_and_missing_visual_mesh_exit_2(tmp_path):
         r = run_cli("check", cfg)
         assert r.returncode == 2, r.stdout + r.stderr
         assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_per_link_instances_count_towards_the_instance_limit(tmp_path):
+    """r2d2 has 16 links with visuals: 2200 instances, one object per link, make 35200 objects (over 32767)."""
+    cfg = {"scene": {"objects": [{"urdf": os.path.join(DATA, "r2d2.urdf"), "per_link": True, "count": 2200}]}}
+    r = run_cli("check", write_config(tmp_path / "c.yaml", cfg))
+    assert r.returncode == 2 and "32767" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    cfg["scene"]["objects"][0]["per_link"] = False                   # one instance each: fits
+    assert run_cli("check", write_config(tmp_path / "d.yaml", cfg)).returncode == 0

@@ -67,8 +67,7 @@ def _check_object(v, parts: list, o: dict, p: dict, placement: str | None = None
     if is_library_entry(o, p):
         return _check_library(v, parts, o, p)
     if o.get("urdf") is not None:
-        check_urdf(v, parts, o, p, placement)
-        return n
+        return n * check_urdf(v, parts, o, p, placement)    # per_link: one instance per link
     for k in ("joints", "per_link"):
         if o.get(k):
             v.err(parts + [k], "only a URDF entry (urdf: model.urdf) has joints and links")

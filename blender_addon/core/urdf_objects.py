@@ -42,17 +42,18 @@ def _joint_dists(model, joints) -> dict:
     return dict(joints or {})
 
 
-def check_entry(v, parts: list, o: dict, p: dict, placement: str | None) -> None:
+def check_entry(v, parts: list, o: dict, p: dict, placement: str | None) -> int:
     """Check a URDF entry (``o`` resolved, ``p`` parsed); parse the model into ``p["urdf_model"]``,
-    the joints' distributions into ``p["urdf_joints"]`` and fill in the default category."""
+    the joints' distributions into ``p["urdf_joints"]`` and fill in the default category. Returns the
+    objects one instance makes (its links with ``per_link``, else 1), for the instance limit."""
     from .urdf import load_model
 
     path = p.get("urdf")
     if path is None:
-        return
+        return 1
     if not Path(path).is_file():
         v.err(parts + ["urdf"], f"file not found: {path}")
-        return
+        return 1
     for k in ("up_axis", "forward", "rest_on_ground"):
         if o.get(k):
             v.err(parts + [k], "not for a URDF entry (URDF models are z-up, in meters)")
@@ -61,10 +62,10 @@ def check_entry(v, parts: list, o: dict, p: dict, placement: str | None) -> None
         visuals = model.parts               # every visual mesh loads (bad ones: exit 2 naming the file)
     except InputError as e:
         v.err(parts + ["urdf"], f"{e.where}: {e.what}" if e.where != str(path) else e.what)
-        return
+        return 1
     if not visuals:
         v.err(parts + ["urdf"], f"no link of {path} has visual geometry")
-        return
+        return 1
     if p.get("joints") is None and o.get("joints") is not None:
         return                              # did not parse: reported already
     dists = _joint_dists(model, p.get("joints"))
@@ -90,6 +91,7 @@ def check_entry(v, parts: list, o: dict, p: dict, placement: str | None) -> None
         o["category"] = Path(o["urdf"]).stem
     if isinstance(o.get("category"), str):
         p["category"] = o["category"]
+    return len(model.links) if o.get("per_link") else 1
 
 
 def urdf_asset(data: dict, link: str | None = None) -> str:

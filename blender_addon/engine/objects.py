@@ -9,10 +9,11 @@ object; a .blend's objects are only labelled (never moved or hidden).
 
 Mesh-file entries and the assets of libraries are *lazy* (:meth:`SceneObjects.register_lazy`): a
 source is loaded (mesh, materials, pool) when a frame first uses it, into a cache bounded by
-``render.asset_cache`` (``max_assets`` sources, ``max_mb`` estimated megabytes); when a frame has
-loaded what it uses, the least recently used sources the frame does not use are evicted until both
-bounds hold again, and their Blender datablocks (objects, mesh, materials, images, actions) are
-removed. A frame's own sources are never evicted while it renders (so one frame may exceed the
+``render.asset_cache`` (``max_assets`` sources, ``max_mb`` estimated megabytes): before a frame
+loads what it lacks, the least recently used sources it does not use are evicted to make room under
+``max_assets``; after loading, more until ``max_mb`` holds too. An evicted source's Blender
+datablocks (objects, mesh, materials, images, actions) are removed and the freed heap returned to
+the system. A frame's own sources are never evicted while it renders (so one frame may exceed the
 bounds). What a frame renders does not depend on what was loaded before it: every source is built
 from its file alone, with the same datablock names each time.
 """
@@ -61,8 +62,9 @@ def read_triangles(me) -> tuple[np.ndarray, np.ndarray]:
 
 
 def estimate_bytes(asset: MeshAsset, owned) -> int:
-    """What a cached source holds, estimated: its triangles twice (numpy here, Blender's mesh: vertex
-    positions + normals, loops, triangles; about the same again) plus 4 bytes per texture pixel."""
+    """What a cached source holds, estimated in bytes: its triangles twice (the numpy copy here and
+    Blender's positions and triangles), 192 bytes per face for Blender's loops, edges, faces and
+    normals, and 4 bytes per pixel of its texture images."""
     n = 2 * (asset.vertices.nbytes + asset.faces.nbytes) + 4 * 48 * len(asset.faces)
     for db in owned:
         size = getattr(db, "size", None)          # bpy.types.Image
@@ -125,16 +127,26 @@ class SceneObjects:
         """Load every lazy source ``spec`` uses, mark them most recently used, then evict the least
         recently used others until the bounds hold."""
         used = list(dict.fromkeys(o.source for o in spec.objects if self.is_lazy(o.source)))
+        keep = set(used)
+        new = [s for s in used if s not in self._cache]
+        evicted = 0
+        for source in [s for s in self._cache if s not in keep]:     # room first: a lower peak
+            if self.max_assets is None or len(self._cache) + len(new) <= self.max_assets:
+                break
+            self.evict(source)
+            evicted += 1
         for source in used:
             if source in self._cache:
                 self._cache.move_to_end(source)
             else:
                 self._load(source)
-        keep = set(used)
-        for source in [s for s in self._cache if s not in keep]:
+        for source in [s for s in self._cache if s not in keep]:     # then the size bound
             if not self._over_bounds():
                 break
             self.evict(source)
+            evicted += 1
+        if evicted:
+            _return_freed_memory()
 
     def _over_bounds(self) -> bool:
         if self.max_assets is not None and len(self._cache) > self.max_assets:
@@ -235,6 +247,26 @@ class SceneObjects:
                 if ob.name not in used:
                     ob.hide_render = True
                     ob.hide_viewport = True
+
+
+def _return_freed_memory() -> None:
+    """Give the heap's free pages back to the system after evictions (glibc's ``malloc_trim``; a
+    no-op elsewhere): without it, freed meshes leave the worker's RSS fragmented and creeping."""
+    import ctypes
+    import ctypes.util
+
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 def _remove_datablock(bpy, db) -> None:
