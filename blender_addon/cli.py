@@ -234,10 +234,16 @@ def cmd_check(a) -> int:
             print(e.line(), file=sys.stderr)
         return 2
     cfg = load_config(a.config)   # validate() loaded the meshes already
+    from .core.asset_warnings import asset_warnings
+    for w in asset_warnings(cfg):  # below the ground, missing .mtl / texture (docs/assets.md)
+        print(w, file=sys.stderr)
     n_obj = len(cfg.data["scene"]["objects"])
     print(f"ok: {a.config}: {n_obj} object entr{'y' if n_obj == 1 else 'ies'}, "
           f"{len(cfg.categories())} categor{'y' if len(cfg.categories()) == 1 else 'ies'}, "
           f"{cfg.frames} frames of {cfg.resolution[0]}x{cfg.resolution[1]}")
+    for i, p in enumerate(cfg.parsed["scene"]["objects"]):     # asset libraries (core/library.py)
+        if p.get("library") is not None:
+            print(f"  scene.objects[{i}]: {p['library'].describe()}")
     return 0
 
 

@@ -210,7 +210,7 @@ MESH_CASES = {
                                    b"property float y\nproperty float z\nend_header\n0 0 0\n",
                      ["scene.objects[0].mesh", "points.ply"]),
     "unknown_format": ("mesh.xyz123", b"hello", ["scene.objects[0].mesh", "mesh.xyz123"]),
-    "folder": ("meshdir.ply", "dir", ["scene.objects[0].mesh", "meshdir.ply", "not a file"]),
+    "folder": ("meshdir.ply", "dir", ["scene.objects[0].mesh", "meshdir.ply", "no mesh files"]),   # a library
 }
 
 

@@ -2,7 +2,9 @@
 
 ``load_mesh(path)`` returns the asset's raw vertex coordinates exactly as
 ``trimesh.load(path, force="mesh", process=False)`` reads them: no recentring, re-orienting, merging
-or scaling (``scale`` in the config and ``obj2world`` in meta account for units). Primitives are
+or scaling (``scale`` in the config and ``obj2world`` in meta account for units; the file's up axis is
+:func:`up_axis_matrix`, from :mod:`.asset_pose`, folded into ``obj2world``). Bad assets (Draco without
+DracoPy, degenerate triangles) raise InputError naming the file (:mod:`.asset_checks`). Primitives are
 generated deterministically here (except ``monkey``, which only Blender can make) at unit size:
 cube edge 1 m; sphere, cylinder and cone diameter 1 m (cylinder and cone 1 m tall); torus outer
 diameter 1 m (tube radius 0.125 m); all centred on the origin, axis along +z.
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .asset_checks import check_gltf, check_triangles
 from .errors import InputError
 from .mesh_limits import check_mesh_limits
+from .up_axis import up_axis_matrix  # noqa: F401  (re-exported: the interface is core.assets.up_axis_matrix)
 
 PRIMITIVE_SMOOTH = {"sphere": True, "torus": True, "monkey": True,
                     "cube": False, "cylinder": False, "cone": False}
@@ -35,6 +39,7 @@ def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
         check_mesh_limits(path)       # a regular file within the size and count limits
         if path.stat().st_size == 0:
             raise InputError(str(path), "mesh file is empty")
+        check_gltf(path, str(path))  # geometry trimesh would read as zeros (Draco without DracoPy)
         mesh = trimesh.load(str(path), force="mesh", process=False)
     except InputError as e:
         if e.where != str(path):
@@ -48,11 +53,8 @@ def load_mesh(path, where: str = "") -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(mesh, trimesh.Trimesh):
         raise InputError(label, f"no triangle mesh in {path} (got {type(mesh).__name__})")
     v = np.asarray(mesh.vertices, dtype=np.float64)
-    f = np.asarray(mesh.faces, dtype=np.int64)
-    if len(v) == 0 or len(f) == 0:
-        raise InputError(label, f"mesh file has no triangles: {path}")
-    if not np.all(np.isfinite(v)):
-        raise InputError(label, f"mesh file has non-finite vertex coordinates: {path}")
+    f = np.asarray(mesh.faces, dtype=np.int64).reshape(-1, 3)
+    check_triangles(v, f, path, label)    # no faces, bad indices, NaN/inf, zero extent, zero area
     return v, f
 
 

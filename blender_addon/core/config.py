@@ -83,13 +83,16 @@ class Config:
         errors = []
         objs = (self.parsed.get("scene") or {}).get("objects") or []
         for i, p in enumerate(objs):
-            path = (p or {}).get("mesh")
-            if path is None or not path.is_file():
-                continue
-            try:
-                load_mesh(path)
-            except InputError as e:
-                errors.append(self.error(["scene", "objects", i, "mesh"], e.what))
+            lib = (p or {}).get("library")
+            key = "bop_models" if (p or {}).get("bop_models") is not None else "mesh"
+            paths = [a.path for a in lib.assets] if lib is not None else [(p or {}).get("mesh")]
+            for path in paths:
+                if path is None or not path.is_file():
+                    continue
+                try:
+                    load_mesh(path)
+                except InputError as e:
+                    errors.append(self.error(["scene", "objects", i, key], e.what))
         for i, p in enumerate((self.parsed.get("scene") or {}).get("supports") or []):
             path = (p or {}).get("mesh")
             if path is not None and path.is_file():
@@ -118,29 +121,32 @@ class Config:
         return list(self.data["render"]["outputs"])
 
     def categories(self) -> list[dict]:
-        """[{id, name}] in order of first appearance; ids from 1 (0 = background/unlabelled)."""
-        names: list[str] = []
-        for o in self.data["scene"]["objects"]:
-            if o["category"] not in names:
-                names.append(o["category"])
-        ground = self.data["scene"].get("ground")
-        if ground and ground.get("category") and ground["category"] not in names:
-            names.append(ground["category"])
-        distractors = self.data["scene"].get("distractors")
-        if distractors and distractors.get("category") and distractors["category"] not in names:
-            names.append(distractors["category"])
-        for sup in self.data["scene"].get("supports") or []:      # after the others: their ids stay
-            if sup.get("category") and sup["category"] not in names:
-                names.append(sup["category"])
-        return [{"id": i + 1, "name": n} for i, n in enumerate(names)]
+        """[{id, name}] in order of first appearance (a library entry's categories sorted by name, at
+        its place); ids from 1 (0 = background/unlabelled). Known at load: every category a library
+        can draw is listed, drawn or not."""
+        if getattr(self, "_categories", None) is None:
+            names: dict[str, None] = {}
+            for o, p in zip(self.data["scene"]["objects"], self.parsed["scene"]["objects"], strict=True):
+                lib = p.get("library")
+                names.update(dict.fromkeys(lib.categories if lib is not None else [o["category"]]))
+            ground = self.data["scene"].get("ground")
+            if ground and ground.get("category"):
+                names.setdefault(ground["category"])
+            distractors = self.data["scene"].get("distractors")
+            if distractors and distractors.get("category"):
+                names.setdefault(distractors["category"])
+            for sup in self.data["scene"].get("supports") or []:      # after the others: their ids stay
+                if sup.get("category"):
+                    names.setdefault(sup["category"])
+            self._categories = [{"id": i + 1, "name": n} for i, n in enumerate(names)]
+            self._category_ids = {c["name"]: c["id"] for c in self._categories}
+        return [dict(c) for c in self._categories]
 
     def category_id(self, name: str | None) -> int:
         if not name:
             return 0
-        for c in self.categories():
-            if c["name"] == name:
-                return c["id"]
-        return 0
+        self.categories()
+        return self._category_ids.get(name, 0)
 
     def max_count(self, index: int) -> int:
         """Largest instance count object entry ``index`` can draw (size of its pool)."""
@@ -148,17 +154,31 @@ class Config:
         return int(max(d.values() if d.values() is not None else [d.bounds()[1]]))
 
     def identity(self) -> str:
-        """Hash of everything that decides a frame's content (all but ``frames``): resume checks it."""
+        """Hash of everything that decides a frame's content (all but ``frames`` and
+        ``render.asset_cache``): resume checks it."""
         d = {k: v for k, v in self.data.items() if k != "frames"}
+        if isinstance(d.get("render"), dict) and "asset_cache" in d["render"]:   # memory, not content
+            d["render"] = {k: v for k, v in d["render"].items() if k != "asset_cache"}
         blob = json.dumps(_numbers_as_floats(d), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def asset_files(self) -> list[Path]:
-        """Every file the config renders from: meshes, the .blend, and the images of the image folders
-        (materials' ``images``, ``world.hdri.folder``, ``world.image.folder``), sorted."""
+        """Every file the config renders from, and every file those refer to (core/asset_refs.py: .mtl,
+        textures, glTF buffers, URDF meshes): meshes (every asset of a library, its category mapping
+        file), the .blend, and the images of the image folders (materials' ``images``,
+        ``world.hdri.folder``, ``world.image.folder``), sorted."""
+        from .asset_refs import with_references
         from .image_folders import list_images
 
         found: set[Path] = set()
+        for p in (self.parsed.get("scene") or {}).get("objects") or []:
+            if p.get("library") is not None:            # every asset a library entry can draw
+                found.update(a.path for a in p["library"].assets)
+                if (p.get("category") or ("",))[0] == "map":
+                    found.add((self.base_dir / p["category"][1]).resolve())
+        dlib = ((self.parsed.get("scene") or {}).get("distractors") or {}).get("library")
+        if dlib is not None:                                # scene.distractors.meshes
+            found.update(a.path for a in dlib.assets)
         todo = [self.parsed]
         while todo:
             v = todo.pop()
@@ -171,7 +191,7 @@ class Config:
                     found.update(list_images(v))
                 elif v.is_file():
                     found.add(v)
-        return sorted(found)
+        return sorted(with_references(found))     # + .mtl, textures, glTF buffers, URDF meshes
 
     def asset_hashes(self) -> dict[str, str]:
         """``{file: sha256}`` of :meth:`asset_files` (paths relative to the config's folder where they are

@@ -9,12 +9,17 @@ from pathlib import Path
 
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
+from .library import is_library, is_library_entry, max_instances, resolve_library
 from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
 from .supports import check_supports
+from .up_axis import AXES, axis_rotation, default_up_axis
+from .urdf_objects import check_entry as check_urdf
 
 _COLOUR = r"#[0-9a-fA-F]{6}"
+#: the keys that say what an object entry is (exactly one per entry)
+OBJECT_SOURCES = ("mesh", "primitive", "bop_models", "urdf")
 
 
 def check_semantics(v, data: dict, parsed: dict) -> None:
@@ -24,7 +29,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [], strict=True)):
         if not o or p is None:   # not a mapping: reported already
             continue
-        n_instances += _check_object(v, ["scene", "objects", i], o, p)
+        n_instances += _check_object(v, ["scene", "objects", i], o, p, (data.get("scene") or {}).get("placement"))
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
@@ -56,26 +61,68 @@ def _check_file(v, parts: list, path) -> None:
         v.err(parts, f"not a file: {path} (a regular file is needed)")
 
 
-def _check_object(v, parts: list, o: dict, p: dict) -> int:
-    """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category.
-    Returns its largest instance count (0 without a count)."""
-    n = 0
-    count = p.get("count")
-    if count is not None:
-        n = int(max(count.values() if count.values() is not None else [count.bounds()[1]]))
-    has_mesh, has_prim = o.get("mesh") is not None, o.get("primitive") is not None
-    if has_mesh == has_prim:
-        v.err(parts, "each object needs exactly one of 'mesh' or 'primitive'")
+def _check_object(v, parts: list, o: dict, p: dict, placement: str | None = None) -> int:
+    """One scene.objects entry (``o`` resolved, ``p`` parsed); fills in its default category and
+    lists a library's assets (``p["library"]``). Returns its largest instance count (0 without a count)."""
+    n = max_instances(p)
+    given = [k for k in OBJECT_SOURCES if o.get(k) is not None]
+    if len(given) != 1:
+        v.err(parts, f"each object needs exactly one of {', '.join(repr(k) for k in OBJECT_SOURCES)}")
         return n
+    if is_library_entry(o, p):
+        return _check_library(v, parts, o, p)
+    if o.get("urdf") is not None:
+        return n * check_urdf(v, parts, o, p, placement)    # per_link: one instance per link
+    for k in ("joints", "per_link"):
+        if o.get(k):
+            v.err(parts + [k], "only a URDF entry (urdf: model.urdf) has joints and links")
+    for k in ("choose", "weights"):
+        if o.get(k) is not None:
+            v.err(parts + [k], "only a library entry picks assets (mesh: a folder or a glob, or bop_models)")
+    cat = p.get("category")
+    if cat is not None and cat[0] != "fixed":
+        v.err(parts + ["category"], "{from: folder} and {map: ...} need a library entry (mesh: a folder "
+                                    "or a glob, or bop_models)")
+    has_mesh = o.get("mesh") is not None
     if has_mesh:
         _check_file(v, parts + ["mesh"], p.get("mesh"))
+    _check_axes(v, parts, o)
     if o.get("category") is None and (p.get("mesh") is not None or p.get("primitive") is not None):
         o["category"] = Path(o["mesh"]).stem if has_mesh else o["primitive"]
+    if isinstance(o.get("category"), str):
         p["category"] = o["category"]
     color = o.get("color")
     if color is not None and not re.fullmatch(_COLOUR, str(color)):
         v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
     return n
+
+
+def _check_library(v, parts: list, o: dict, p: dict) -> int:
+    """A library entry: list its assets once (core/library.py); problems name the key at fault."""
+    if any(p.get(k) is None for k in ("mesh", "bop_models", "category", "choose", "weights") if o.get(k) is not None):
+        return 0                               # a value that did not parse: reported already
+    try:
+        p["library"] = resolve_library(o, p, v.base_dir)
+    except InputError as e:
+        v.err(parts + [e.where], e.what)
+        return 0
+    by_default = {default_up_axis(a.rel): a.rel for a in p["library"].assets}   # formats' up axes
+    for rel in list(by_default.values())[:1 if o.get("up_axis") else None]:
+        _check_axes(v, parts, {**o, "mesh": rel})
+    color = o.get("color")
+    if color is not None and not re.fullmatch(_COLOUR, str(color)):
+        v.err(parts + ["color"], f"expected a colour #rrggbb, got {color!r}")
+    return max_instances(p)
+
+
+def _check_axes(v, parts: list, o: dict) -> None:
+    """``forward`` must be perpendicular to ``up_axis`` (or to the format's default up axis)."""
+    if o.get("forward") is None or o.get("forward") not in AXES or o.get("up_axis") not in AXES + (None,):
+        return                                     # absent, or a bad name reported by the schema
+    try:
+        axis_rotation(o.get("up_axis") or default_up_axis(o.get("mesh")), o["forward"])
+    except ValueError as e:
+        v.err(parts + ["forward"], str(e))
 
 
 def _check_folder(v, parts, folder, exts, needed: bool, what: str):
@@ -118,12 +165,29 @@ def _largest(d) -> int:
 
 
 def _check_instances(v, sc: dict, dist: dict) -> None:
-    n = sum(_largest(o.get("count")) for o in sc.get("objects", []) if o)
+    n = sum(max_instances(o) for o in sc.get("objects", []) if o)
     n += _largest(dist.get("count")) + 2                 # + the ground and the back plane
     if n > MAX_INSTANCES:
         v.err(["scene", "distractors", "count"],
               f"objects, distractors, ground and back plane can add up to {n} instances; at most "
               f"{MAX_INSTANCES} fit in Blender's object index")
+
+
+def _check_distractor_meshes(v, d: dict, p: dict) -> None:
+    """``scene.distractors.meshes``: a folder or glob listed once, as an object library is."""
+    if p.get("meshes") is None:
+        return
+    if not is_library({"mesh": d["meshes"]}) and not p["meshes"].exists():
+        v.err(["scene", "distractors", "meshes"], f"folder not found: {p['meshes']}")
+        return
+    if p["meshes"].is_file():
+        v.err(["scene", "distractors", "meshes"], f"takes a folder or a glob of mesh files, not one file: "
+                                                   f"{p['meshes']}")
+        return
+    try:
+        p["library"] = resolve_library({"mesh": d["meshes"]}, {"mesh": p["meshes"]}, v.base_dir)
+    except InputError as e:
+        v.err(["scene", "distractors", "meshes"], e.what)
 
 
 def check_randomization(v, data: dict, parsed: dict) -> None:
@@ -136,6 +200,7 @@ def check_randomization(v, data: dict, parsed: dict) -> None:
     if dist:
         _check_material(v, dist.get("materials"), ["scene", "distractors", "materials"])
         _check_instances(v, sc, dist)
+        _check_distractor_meshes(v, data["scene"]["distractors"], dist)
     ground = sc.get("ground")
     if ground:
         _check_material(v, ground.get("materials"), ["scene", "ground", "materials"])

@@ -15,6 +15,8 @@ from .physics.shapes import COLLISIONS
 from .quality import QUALITIES
 from .schema_parsers import (
     PRIMITIVES,
+    parse_category,
+    parse_choose,
     parse_focus,
     parse_keypoint_pairs,
     parse_keypoints,
@@ -22,8 +24,11 @@ from .schema_parsers import (
     parse_rotation,
     parse_shapes,
     parse_size2,
+    parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
+from .up_axis import AXES
+from .urdf_objects import parse_joints
 
 LIGHT_TYPES = ("point", "sun", "spot", "area")
 DEVICES = ("cpu", "gpu")
@@ -66,8 +71,10 @@ def material_section() -> Section:
 DISTRACTORS = Section({
     "count": D("int", {"randint": [1, 5]}, min=0, doc="distractors per frame"),
     "shapes": Custom(parse_shapes, list(DISTRACTOR_SHAPES), doc="primitives to pick from (uniformly)"),
+    "meshes": V("path", None, doc="a folder or glob of mesh files (a library, docs/assets.md): distractors "
+                                  "are drawn from it (uniformly, stream scene.distractors.meshes) instead of shapes"),
     "scale": D("float", {"uniform": [0.03, 0.08]}, min=0, min_exclusive=True,
-               doc="size in m (primitives are 1 m across)"),
+               doc="size in m (primitives are 1 m across; a mesh's largest bounding-box side becomes scale)"),
     "position": Custom(parse_position_or_view, "view",
                        doc="view: a random pixel's ray meets the ground plane; or a vec3 distribution"),
     "height": D("float", {"uniform": [0.0, 0.1]}, min=0,
@@ -180,15 +187,41 @@ OBJECT_PHYSICS = Section({
                    doc="auto (cube, sphere, cylinder exact; torus sectors; others hull) | hull | decompose | "
                        "sectors | box | sphere | cylinder"),
 }, optional=True, doc="placement: physics: per-object mass, friction, collision shape (absent: defaults)")
+ASSET_CACHE = Section({
+    "max_assets": V("int", 64, min=1, max=1_000_000, doc="mesh assets a worker keeps loaded"),
+    "max_mb": V("float", 2048.0, min=0, min_exclusive=True,
+                doc="estimated MB of loaded assets (triangles, textures) a worker keeps"),
+}, doc="mesh files and library assets load when a frame first uses them; beyond either bound the least "
+       "recently used are freed (a frame's own assets never); does not change what is rendered")
+
 
 OBJECT = Section({
-    "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off)"),
+    "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off); or a "
+                                "library: a folder (its mesh files, recursively) or a glob (docs/assets.md)"),
+    "bop_models": V("path", None, doc="a library: a BOP model set's folder (models_info.json, "
+                                      "obj_NNNNNN.ply in mm; obj ids kept for the BOP export)"),
+    "choose": Custom(parse_choose, None, doc="library: distinct assets per frame (int distribution; "
+                                             "default 1), stream scene.objects[i].choose"),
+    "weights": Custom(parse_weights, None, doc="library: {asset: {name: w}} or {category: {name: w}} "
+                                               "(unlisted: 1; a category's weight is shared by its assets)"),
     "primitive": V("str", None, allowed=PRIMITIVES, doc="built-in shape (unit size, see README)"),
-    "category": V("str", None, doc="class name; default: the mesh file's stem or the primitive name"),
-    "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame"),
+    "urdf": V("path", None, doc="a URDF model: every link's visuals, one instance (docs/assets.md)"),
+    "joints": Custom(parse_joints, None, doc="URDF joint values: {name: value or distribution} (deg, m) "
+                                             "or random (uniform within limits); others 0"),
+    "per_link": V("bool", False, doc="URDF: one instance per link (needed for joints drawn per frame)"),
+    "category": Custom(parse_category, None, doc="class name; default: the mesh file's stem or the primitive "
+                                                 "name; libraries also {from: folder} or {map: csv|json|yaml}"),
+    "count": D("int", 1, min=0, max=MAX_INSTANCES, doc="instances per frame (library: per chosen asset)"),
     "scale": D("float", 1.0, min=0, min_exclusive=True, doc="mesh units to meters (uniform)"),
-    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m"),
+    "position": D("vec3", (0.0, 0.0, 0.0), doc="world position of the mesh origin, m (with rest_on_ground, "
+                                            "z is the gap below the lowest point)"),
     "rotation": Custom(parse_rotation, "none", doc="uniform_so3 | none | {euler_deg: ...}"),
+    "up_axis": V("str", None, allowed=AXES, doc="the file's axis that points up; default y for glTF/GLB "
+                                            "(their spec), z otherwise (docs/assets.md)"),
+    "forward": V("str", None, allowed=AXES, doc="the file's axis that becomes world +y; default -z for "
+                                            "up_axis y (as Blender's importers), else see docs/assets.md"),
+    "rest_on_ground": V("bool", False, doc="lift each instance so its lowest point (after rotation and "
+                                           "scale) is at z = 0 plus position z"),
     "color": V("str", None, doc="base colour as #rrggbb (default: a palette colour per entry)"),
     "materials": material_section(),
     "keypoints": Custom(parse_keypoints, None,
@@ -216,6 +249,7 @@ SCHEMA = Section({
         "device": V("str", "cpu", allowed=DEVICES, doc="cpu | gpu (CUDA/OptiX)"),
         "outputs": V("outputs", list(DEFAULT_OUTPUTS), doc="subset of " + ", ".join(OUTPUTS)),
         "threads": V("int", 0, min=0, max=1024, doc="Cycles threads per worker; 0 = cores / workers"),
+        "asset_cache": ASSET_CACHE,
     }),
     "scene": Section({
         "objects": ListOf(OBJECT),

@@ -126,3 +126,48 @@ def parse_size2(value):
             or not all(0 < float(x) < float("inf") for x in value)):
         raise ValueError(f"expected [x, y], two positive lengths in m, got {value!r}")
     return tuple(float(x) for x in value)
+
+
+def parse_category(value):
+    """``None`` (default: the mesh file's stem, the primitive's name) | a name | ``{from: folder}`` (a
+    library asset's parent folder name) | ``{map: file}`` (CSV/JSON/YAML, core/library_maps.py)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value:
+        return ("fixed", value)
+    if isinstance(value, dict) and len(value) == 1:
+        (k, v), = value.items()
+        if k == "from" and v == "folder":
+            return ("folder", None)
+        if k == "map" and isinstance(v, str) and v and "\x00" not in v:
+            return ("map", v)
+    raise ValueError(f"expected a category name, {{from: folder}} or {{map: <csv|json|yaml file>}}; got {value!r}")
+
+
+def parse_choose(value):
+    """How many distinct assets of a library a frame picks: an int or int distribution, >= 0."""
+    if value is None:
+        return None
+    d = dist.parse(value, "int")
+    vals = d.values()
+    lo = min(vals) if vals is not None else (d.bounds() or (None,))[0]
+    if lo is None or lo < 0:
+        raise ValueError(f"choose takes a count >= 0 (an int or int distribution), got {value!r}")
+    return d
+
+
+def parse_weights(value):
+    """``{asset: {name: w}}`` or ``{category: {name: w}}`` (w >= 0; unlisted names weigh 1)."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and len(value) == 1:
+        (by, table), = value.items()
+        if by in ("asset", "category") and isinstance(table, dict) and table:
+            items = []
+            for k, w in table.items():
+                if (not isinstance(w, (int, float)) or isinstance(w, bool) or not w >= 0
+                        or w == float("inf")):
+                    raise ValueError(f"weight of {k!r} must be a number >= 0, got {w!r}")
+                items.append((str(k), float(w)))
+            return (by, tuple(items))
+    raise ValueError(f"expected {{asset: {{name: weight}}}} or {{category: {{name: weight}}}}; got {value!r}")

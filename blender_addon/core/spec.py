@@ -80,15 +80,20 @@ class ObjectSpec:
     color_rgb: tuple[float, float, float]
     material: object = None            # MaterialSpec, None = the entry's fixed colour
     motion: tuple | None = None        # world translation during the exposure (motion blur), m
+    asset_key: str | None = None       # the chosen asset of a library entry (core/library.py), else None
+    bop_obj_id: int | None = None      # a BOP model set's obj id (meta bop_obj_id; the BOP export keeps it)
 
     @property
     def source(self) -> tuple:
         """What this object is an instance of, the key of its mesh: ``(kind, entry)`` for config
-        objects and supports, ``(kind, shape)`` for distractors, ``(kind, slot)`` for a .blend's objects,
-        ``(kind,)`` for the ground and the back plane."""
+        objects and supports, ``(kind, entry, asset_key)`` for a library entry's, ``(kind, shape)`` for
+        primitive distractors, ``(kind, "mesh", asset_key)`` for mesh distractors, ``(kind, slot)`` for a
+        .blend's objects, ``(kind,)`` for the ground and the back plane."""
         if self.kind is ObjectKind.OBJECT:
-            return (self.kind, self.entry)
+            return (self.kind, self.entry) if self.asset_key is None else (self.kind, self.entry, self.asset_key)
         if self.kind is ObjectKind.DISTRACTOR:
+            if self.asset_key is not None:
+                return (self.kind, "mesh", self.asset_key)
             return (self.kind, self.asset.split(":", 1)[1])
         if self.kind is ObjectKind.BLEND:
             return (self.kind, self.slot)

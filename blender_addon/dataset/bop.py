@@ -11,7 +11,9 @@ E/train_pbr/SSSSSS/                scene S = frames S*1000 .. S*1000+999; im_id 
     mask_visib/IIIIII_GGGGGG.png    visible part, from the instance map, 0/255
     scene_gt.json  scene_camera.json  scene_gt_info.json
 ```
-One obj_id per distinct (mesh, scale) of a labelled category. Poses carry no scale. The amodal
+One obj_id per distinct (mesh, scale) of a labelled category: objects of a BOP model set
+(``bop_models``, meta ``bop_obj_id``) keep their obj ids, the others are numbered after the largest
+kept id (from 1 when there is none). Poses carry no scale. The amodal
 masks come from an independent ray cast of ``DIR/meshes`` at the pixel centres (like the instance
 map); ``scene_gt_info`` follows bop_toolkit's ``calc_gt_info.py``: px_count_all and bbox_obj are
 measured on a canvas 3x the image (truncated parts count), boxes are ``[x, y, xmax-x, ymax-y]``
@@ -146,14 +148,35 @@ def _ply_with_normals(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarr
 
 
 def _models(ds, meshes: _MeshCache):
-    """obj_id per (mesh, scale key), numbered in sorted key order."""
-    keys = {}
+    """obj_id per (mesh, scale key): an object of a BOP model set keeps its ``bop_obj_id``; the other
+    models are numbered after the largest kept id, in sorted key order (1, 2, ... without BOP sets)."""
+    keys, kept = {}, {}
     for frame in checked(ds):   # every frame checked before anything is written
         for o in labelled(frame):
             _, s = split_scale(np.asarray(need(frame, o, "obj2cam", "export bop"), float)[:3, :3])
             k = (str(need(frame, o, "mesh", "export bop")), _scale_key(s))
             keys.setdefault(k, o)
-    return {k: (i + 1, keys[k]) for i, k in enumerate(sorted(keys))}
+            if o.get("bop_obj_id") is not None:
+                _keep_id(frame, o, k, kept)
+    ids = {k: int(keys[k]["bop_obj_id"]) for k in kept.values()}
+    nxt = max(ids.values(), default=0)
+    for k in sorted(keys):
+        if k not in ids:
+            nxt += 1
+            ids[k] = nxt
+    return {k: (ids[k], keys[k]) for k in sorted(keys)}
+
+
+def _keep_id(frame, o, key, kept: dict) -> None:
+    """Record BOP obj id ``o["bop_obj_id"]`` for model ``key``; one id is one model."""
+    obj_id = o["bop_obj_id"]
+    if isinstance(obj_id, bool) or not isinstance(obj_id, int) or obj_id < 1:
+        raise InputError(str(frame.path("meta")), f"object {o.get('instance_id')}: bop_obj_id must be an "
+                                               f"integer >= 1, got {obj_id!r}")
+    if kept.setdefault(obj_id, key) != key:
+        raise InputError(str(frame.path("meta")), f"bop_obj_id {obj_id} names two models ({kept[obj_id][0]} at "
+                                               f"scale {kept[obj_id][1]}, {key[0]} at scale {key[1]}); a "
+                                               "BOP obj id needs one mesh at one constant scale")
 
 
 def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool = False) -> dict:
@@ -190,7 +213,7 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
             "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2]}
         model_map[str(obj_id)] = {"mesh": mesh_rel, "asset": o.get("asset"),
                                   "category_id": o["category_id"], "category": o.get("category"),
-                                  "scale": list(skey)}
+                                  "scale": list(skey), "bop_obj_id_kept": o.get("bop_obj_id") is not None}
     write_json(out / "models" / "models_info.json", models_info)
     write_json(out / "models" / "synthblend_models.json", model_map)
 

@@ -27,6 +27,10 @@ def extend_meta(meta: dict, spec) -> dict:
             ob["material"] = o.material.to_meta()
         if getattr(o, "motion", None) is not None:
             ob["motion_translation"] = [float(x) for x in o.motion]
+        if getattr(o, "asset_key", None) is not None:       # a library entry's chosen asset
+            ob["asset_key"] = o.asset_key
+        if getattr(o, "bop_obj_id", None) is not None:      # a BOP model set's obj id
+            ob["bop_obj_id"] = int(o.bop_obj_id)
     if getattr(spec, "world", None) is not None:
         meta["world"] = spec.world.to_meta(spec.world_strength)
     if getattr(spec, "camera_fx", None) is not None:

@@ -62,6 +62,17 @@ def _expected(fc: FrameCheck, root: Path, geometry: Geometry, backend: str, offs
     return meta, inst_ray, depth_ray
 
 
+def _once(fn):
+    """``fn`` computed at most once, on the first call."""
+    box: list = []
+
+    def get():
+        if not box:
+            box.append(fn())
+        return box[0]
+    return get
+
+
 def verify_frame(dataset_dir, frame: int, geometry: Geometry, thresholds: Thresholds,
                  outputs=None, backend: str = "auto", debug_dir=None,
                  offset_px=(0.0, 0.0)) -> FrameCheck:
@@ -88,7 +99,8 @@ def verify_frame(dataset_dir, frame: int, geometry: Geometry, thresholds: Thresh
     else:
         compare = (inst_ray > 0) & (depth > 0) if depth is not None else None
     depth_bad = checks.check_depth(fc, depth, depth_ray, compare, thresholds)
-    checks.check_objects(fc, objects, inst, inst_ray, depth, depth_ray, compare, thresholds)
+    coplanar = _once(lambda: checks.coplanar_with_ground(meta, geometry))   # asked only on a failure
+    checks.check_objects(fc, objects, inst, inst_ray, depth, depth_ray, compare, thresholds, coplanar)
     zero_bad = checks.check_zero_depth(fc, depth, inst)
     sem_bad = checks.check_semantic(fc, sem, inst, id_to_cat)
     checks.check_visibility(fc, objects, inst)

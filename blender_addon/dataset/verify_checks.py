@@ -18,7 +18,10 @@ from .exr import read_exr
 from .verify_report import FrameCheck, Thresholds
 
 __all__ = ["load_map", "check_instance", "check_depth", "check_objects", "check_zero_depth",
-           "check_semantic", "check_visibility", "check_poses", "write_debug_png"]
+           "check_semantic", "check_visibility", "check_poses", "write_debug_png", "coplanar_with_ground",
+           "COPLANAR_HINT"]
+
+COPLANAR_TOL_M = 1e-5    # a face this close to z = 0 (m) is in the ground plane for a float32 renderer
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -153,13 +156,53 @@ def _edge_pixels(inst_ray, n: int) -> np.ndarray:
     return np.bincount(inst_ray[b], minlength=n)
 
 
+def _cause(i: int, coplanar) -> str:
+    """``"; likely cause: ..."`` for a failing object whose faces lie in the ground plane, else ""."""
+    if coplanar is None:
+        return ""
+    try:
+        ids = coplanar()
+    except Exception:  # the diagnosis must never hide the failure itself
+        return ""
+    return f"; likely cause: {COPLANAR_HINT}" if i in ids else ""
+
+
 def _worst(old, new, pick):
     return new if old is None else pick(old, new)
 
 
-def check_objects(fc: FrameCheck, objects, inst, inst_ray, depth, depth_ray, compare, thr: Thresholds):
+def coplanar_with_ground(meta: dict, geometry, tol_m: float = COPLANAR_TOL_M) -> set[int]:
+    """Instance ids of the frame's objects with a triangle lying in the ground plane: all three
+    vertices within ``tol_m`` meters of z = 0 (world frame), inside the ground's x-y extent, when the
+    frame has a ground (meta ``kind`` or ``asset`` ``"ground"``). Such faces z-fight with the ground: the
+    renderer and the ray cast may pick either surface."""
+    from .verify_geometry import frame_triangles
+
+    objects = meta.get("objects", [])
+    if not any(o.get("kind") == "ground" or o.get("asset") == "ground" for o in objects):
+        return set()
+    V, F, face_id, _ = frame_triangles(meta, geometry)
+    ground_ids = {int(o["instance_id"]) for o in objects
+                  if o.get("kind") == "ground" or o.get("asset") == "ground"}
+    is_ground = np.isin(face_id, list(ground_ids))
+    gv = V[np.unique(F[is_ground])]
+    lo, hi = gv[:, :2].min(axis=0) - tol_m, gv[:, :2].max(axis=0) + tol_m
+    tri = V[F[~is_ground]]                                   # T x 3 x 3
+    flat = np.all(np.abs(tri[:, :, 2]) <= tol_m, axis=1)
+    c = tri[:, :, :2].mean(axis=1)
+    inside = np.all((c >= lo) & (c <= hi), axis=1)
+    return {int(i) for i in np.unique(face_id[~is_ground][flat & inside])}
+
+
+COPLANAR_HINT = "coplanar with the ground (faces at z = 0): lift it or use rest_on_ground"
+
+
+def check_objects(fc: FrameCheck, objects, inst, inst_ray, depth, depth_ray, compare, thr: Thresholds,
+                  coplanar=None):
     """Per object in view: pixels in the map and in the ray cast, how many differ against how many
-    may (its edge), mask IoU, depth error median (``fc.objects_detail``, one dict per object)."""
+    may (its edge), mask IoU, depth error median (``fc.objects_detail``, one dict per object).
+    ``coplanar``: optional callable returning the ids of :func:`coplanar_with_ground`, asked only when
+    an object fails; a failing object among them is named with that likely cause."""
     ids = np.array([int(o["instance_id"]) for o in objects], np.int64)
     if inst is None or ids.size == 0:
         return
@@ -189,7 +232,7 @@ def check_objects(fc: FrameCheck, objects, inst, inst_ray, depth, depth_ray, com
             if differ > allowed:
                 bad_edge.append(f"id {i} ({o.get('name')}): {differ} px differ, {allowed:.0f} "
                                 f"allowed ({in_map[i]} px in map, {in_ray[i]} in ray cast, "
-                                f"{edge[i]} edge px)")
+                                f"{edge[i]} edge px){_cause(i, coplanar)}")
         if m is not None and ncmp[i] >= thr.object_min_px:
             fc.object_worst_depth = _worst(fc.object_worst_depth, m, max)
             if thr.object_depth_rel_median is not None and m > thr.object_depth_rel_median:

@@ -29,9 +29,10 @@ class FrameRenderer:
         self.writer = DatasetWriter(self.out_dir)
         self.scratch = scratch_dir()
         self.outputs = [BY_NAME[name] for name in config.outputs]
-        # every mesh of the scene, once: ObjectSpec.source -> its meshes/*.ply path (meta "mesh")
-        self.mesh_paths = {src: self.writer.write_mesh(m.key, m.vertices, m.faces)
-                           for src, m in self.builder.objects.meshes.items()}
+        # every mesh of the scene, once it exists (lazy assets: when first loaded):
+        # ObjectSpec.source -> its meshes/*.ply path (meta "mesh")
+        self.mesh_paths = {}
+        self.builder.objects.listen(self)
         self._complete_manifest_categories()
 
     def _complete_manifest_categories(self) -> None:
@@ -45,6 +46,10 @@ class FrameRenderer:
         if man.get("categories") != cats:
             man["categories"] = cats
             self.writer.write_manifest(man)
+
+    def mesh_added(self, source, m) -> None:
+        """Write a mesh of the scene to DIR/meshes (the writer leaves an identical file alone)."""
+        self.mesh_paths[source] = self.writer.write_mesh(m.key, m.vertices, m.faces)
 
     def _keypoints_of(self, o):
         if o.kind is not ObjectKind.OBJECT:

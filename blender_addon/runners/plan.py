@@ -32,10 +32,14 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def check_assets(config: Config) -> None:
     """Load every mesh once (catches corrupt, empty and unreadable files before rendering);
-    all problems at once, each as ``file:line: scene.objects[i].mesh: what``."""
+    all problems at once, each as ``file:line: scene.objects[i].mesh: what``. Then print the
+    warnings (``core/asset_warnings.py``) to stderr."""
     errors = config.asset_errors()
     if errors:
         raise ConfigErrors(errors)
+    from ..core.asset_warnings import asset_warnings
+    for w in asset_warnings(config):   # below the ground, missing .mtl / texture (docs/assets.md)
+        print(w, file=sys.stderr)
 
 
 def blender_version() -> str:

@@ -7,6 +7,11 @@ shape, size (``scale``: the primitive's 1 m extent becomes ``scale`` m), rotatio
 misses the plane in front of the camera, or meets it beyond 4x the camera distance, the distractor
 goes on the ray at the camera's look-at distance). Distractors get instance ids after the config
 objects and before the ground; their category is ``scene.distractors.category`` (default none: 0).
+
+With ``meshes`` (a folder or glob, listed once as a library: core/library.py) each distractor is one of
+its assets instead of a shape, drawn uniformly from stream ``scene.distractors.meshes`` (so the
+library's size moves no other draw) and scaled so that the mesh's largest bounding-box side is
+``scale`` m; ``asset`` is then the file relative to the config's folder, ``asset_key`` its key.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import numpy as np
 
 from .. import camera as cam
 from ..draw import Draw
+from ..errors import InputError
 from ..geometry import geometry
 from ..spec import ObjectKind, ObjectSpec
 
@@ -32,9 +38,9 @@ def max_count(config) -> int:
 
 
 def shapes(config) -> list[str]:
-    """Every shape a distractor can take (the engine builds a pool per shape)."""
+    """Every shape a distractor can take (the engine builds a pool per shape); none with ``meshes``."""
     d = config.parsed["scene"].get("distractors")
-    if not d:
+    if not d or d.get("library") is not None:
         return []
     return list(dict.fromkeys(d["shapes"].values()))
 
@@ -59,12 +65,13 @@ def view_position(camera, rng, lowest_z: float, height: float) -> np.ndarray:
 
 
 def draw_pose(dcfg, shape: str, scale: float, draw: Draw, camera, index: int | None = None):
-    """(obj2world, position) of one distractor; records rotation, height, position."""
+    """obj2world of one distractor (``shape``: a primitive's name, or a mesh file's absolute path;
+    ``scale``: factor on its raw coordinates); records rotation, height, position."""
     R = draw.rotation(dcfg["rotation"], f"{PATH}.rotation")
     kind, pdist = dcfg["position"]
     if kind == "view":
         h = float(draw(dcfg["height"], f"{PATH}.height", multi=True))
-        g = geometry(f"primitive:{shape}")
+        g = geometry(shape if "/" in shape or "\\" in shape else f"primitive:{shape}")
         lowest = float((g.vertices @ (R * scale).T)[:, 2].min())
         p = view_position(camera, draw.rng, lowest, h)
         draw.record(f"{PATH}.position", p, multi=True)
@@ -84,19 +91,39 @@ def sample(ctx) -> None:
     category = config.data["scene"]["distractors"].get("category")
     cat_id = config.category_id(category)
     used: dict[str, int] = {}
+    lib = dcfg.get("library")
+    pick = ctx.stream(f"{PATH}.meshes") if lib is not None else None
     for k in range(n):
-        shape = draw(dcfg["shapes"], f"{PATH}.shapes", multi=True)
+        if lib is None:
+            shape = draw(dcfg["shapes"], f"{PATH}.shapes", multi=True)
+            asset, key, unit, geom = f"primitive:{shape}", None, 1.0, shape
+        else:
+            a = lib.assets[int(pick.integers(len(lib.assets)))]
+            draw.record(f"{PATH}.meshes", a.key, multi=True)
+            asset, key, unit, geom = a.rel, a.key, 1.0 / mesh_extent(a.path), str(a.path)
         scale = float(draw(dcfg["scale"], f"{PATH}.scale", multi=True))
-        T = draw_pose(dcfg, shape, scale, draw, ctx.spec.camera)
-        slot = used.get(shape, 0)
-        used[shape] = slot + 1
+        T = draw_pose(dcfg, geom, scale * unit, draw, ctx.spec.camera)
+        slot = used.get(key or shape, 0)
+        used[key or shape] = slot + 1
         ctx.spec.objects.append(ObjectSpec(ctx.new_instance_id(), f"distractor_{k}", ObjectKind.DISTRACTOR, None,
-                                           slot, category, cat_id, f"primitive:{shape}", T, (0.5, 0.5, 0.5)))
+                                           slot, category, cat_id, asset, T, (0.5, 0.5, 0.5), asset_key=key))
+
+
+def mesh_extent(path) -> float:
+    """Largest side of a mesh file's axis-aligned bounding box (its raw units)."""
+    v = geometry(str(path)).vertices
+    e = float(np.ptp(v, axis=0).max())
+    if not e > 0:
+        raise InputError(str(path), "mesh has zero extent (every vertex at one point)")
+    return e
 
 
 def redraw_pose(config, obj: ObjectSpec, draw: Draw, camera) -> np.ndarray:
     """A fresh pose for distractor ``obj`` (non_overlapping placement), same shape and size."""
     dcfg = config.parsed["scene"]["distractors"]
-    shape = obj.asset.split(":", 1)[1]
+    if obj.asset_key is not None:
+        shape = str(dcfg["library"].by_key[obj.asset_key].path)
+    else:
+        shape = obj.asset.split(":", 1)[1]
     scale = float(np.linalg.norm(np.asarray(obj.obj2world)[:3, 0]))
     return draw_pose(dcfg, shape, scale, draw, camera)

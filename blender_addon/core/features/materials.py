@@ -22,6 +22,7 @@ from ..color import hsv_to_linear
 from ..config import config_from_dict
 from ..draw import Draw
 from ..image_folders import IMAGE_EXTS, list_images
+from ..library import asset_file
 from ..spec import MaterialSpec, ObjectKind
 
 ORDER = 70  # place in the frame's features (core/features/__init__.py)
@@ -145,7 +146,7 @@ def sample(ctx) -> None:
             draws[name] = ctx.draw(name)
         asset_path = None
         if o.kind is ObjectKind.OBJECT and not o.asset.startswith("primitive:"):
-            asset_path = str(config.parsed["scene"]["objects"][o.entry]["mesh"])
+            asset_path = str(asset_file(config, o))
         o.material = sample_material(block, data, path, draws[name], config.base_dir, asset_path)
         if o.material.source == "random":
             o.color_rgb = tuple(o.material.base_color_rgb)

@@ -58,11 +58,12 @@ STATIC_SOURCES: list = [support_statics, blend_statics]
 
 def _asset_arrays(config, o):
     from ..geometry import geometry
+    from ..library import asset_file
 
     if o.asset.startswith("primitive:"):
         g = geometry(o.asset)
-    else:
-        g = geometry(str(config.parsed["scene"]["objects"][o.entry]["mesh"]))
+    else:                                 # a mesh file, a library's chosen asset, a mesh distractor
+        g = geometry(str(asset_file(config, o)))
     return g.vertices, g.faces
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import camera as cam
+from ..asset_pose import entry_pose
 from ..geometry import geometry
+from ..library import asset_file
 from ..placement import non_overlapping
 from ..spec import ObjectKind
 from .distractors import redraw_pose
@@ -31,7 +32,7 @@ MOVABLE = (ObjectKind.OBJECT, ObjectKind.DISTRACTOR)
 def _geometry_of(config, o):
     if o.asset.startswith("primitive:"):
         return geometry(o.asset)
-    return geometry(str(config.parsed["scene"]["objects"][o.entry]["mesh"]))
+    return geometry(str(asset_file(config, o)))
 
 
 def _redraw_fn(config, spec, by_id):
@@ -43,7 +44,7 @@ def _redraw_fn(config, spec, by_id):
         s = float(np.linalg.norm(np.asarray(o.obj2world)[:3, 0]))
         p = np.asarray(draw(e["position"], "position", multi=True), float)
         R = draw.rotation(e["rotation"], "rotation")
-        return cam.pose_matrix(R * s, p)
+        return entry_pose(config, config.data["scene"]["objects"][o.entry], R * s, p, o.asset)
     return redraw
 
 

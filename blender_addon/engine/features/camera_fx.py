@@ -52,6 +52,14 @@ class CameraFx:
             for f in (0, 1, 2):
                 compat.keyframe_linear(self.b.camera, "rotation_euler", f)
             scene.frame_set(1)
+        self.b.objects.listen(self)
+
+    def loaded(self, source, loaded) -> None:
+        """A lazy source's pool objects (engine/objects.py) get their motion keyframes when loaded."""
+        if self.motion:
+            for ob in loaded.pool:
+                for f in (0, 1, 2):
+                    compat.keyframe_linear(ob, "location", f)
 
     def apply(self, spec) -> None:
         """After the scene's poses are set: lens values, and keyframes for motion blur of every

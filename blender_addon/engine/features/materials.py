@@ -130,12 +130,12 @@ def load_folder_images(paths) -> dict:
 
 
 def attach(ob, mat) -> None:
-    """Give ``ob`` its own material (object-linked slot) while it shares its mesh."""
+    """Give ``ob`` its own material (object-linked slots) while it shares its mesh."""
     if len(ob.material_slots) == 0:
         ob.data.materials.append(None)
-    slot = ob.material_slots[0]
-    slot.link = "OBJECT"
-    slot.material = mat
+    for slot in ob.material_slots:           # every slot: a merged URDF mesh has one per part
+        slot.link = "OBJECT"
+        slot.material = mat
 
 
 # ------------------------------------------------------------------------- the asset's own look
@@ -215,21 +215,45 @@ class Materials:
         attach(ob, rm.mat)
         self.materials[ob.name] = rm
 
-    def _keep_asset(self, i: int, block) -> bool:
-        """``keep_asset``: give entry ``i``'s mesh the asset's own appearance, if it has one."""
-        cfg = self.b.config
-        data = cfg.data["scene"]["objects"][i]
-        if not block.get("keep_asset") or data.get("mesh") is None:
-            return False
-        path = str(cfg.parsed["scene"]["objects"][i]["mesh"])
-        if not asset_has_appearance(path):
-            return False
-        me = self.b.objects.meshes[(ObjectKind.OBJECT, i)].mesh
-        mat = asset_material(me, path, f"synthblend_asset_{i:02d}")
-        if mat is None:
-            return False
-        me.materials[0] = mat
-        return True
+    def _keep_asset(self, block, path: str | None, me, name: str):
+        """``keep_asset``: the asset's own appearance on mesh ``me`` (its material), or None."""
+        if not block.get("keep_asset") or path is None or not asset_has_appearance(path):
+            return None
+        mat = asset_material(me, path, name)
+        if mat is not None:
+            me.materials[0] = mat
+        return mat
+
+    def _dress(self, block, me, pool, path: str | None, name: str) -> list:
+        """A config entry's mesh ``me`` and ``pool``: the asset's appearance or a random material per
+        object; returns the datablocks made (materials, images)."""
+        mat = self._keep_asset(block, path, me, name)
+        if mat is not None:
+            tex = [n.image for n in mat.node_tree.nodes if n.type == "TEX_IMAGE" and n.image is not None]
+            return [mat, *tex]
+        for ob in pool:
+            self._random_material_for(ob)
+        return [self.materials[ob.name].mat for ob in pool]
+
+    def loaded(self, source, loaded) -> None:
+        """A lazy source of a config entry (engine/objects.py) gets its materials when it is loaded."""
+        if source[0] is ObjectKind.DISTRACTOR:          # a mesh distractor: a random material per object
+            block, _, _ = block_for(self.b.config, _probe(ObjectKind.DISTRACTOR, None))
+            if block is not None:
+                for ob in loaded.pool:
+                    self._random_material_for(ob)
+                loaded.owned.extend(self.materials[ob.name].mat for ob in loaded.pool)
+            return
+        if source[0] is not ObjectKind.OBJECT:
+            return
+        block, _, _ = block_for(self.b.config, _probe(ObjectKind.OBJECT, loaded.entry))
+        if block is not None:
+            loaded.owned.extend(self._dress(block, loaded.asset.mesh, loaded.pool, loaded.path,
+                                            f"synthblend_asset_{loaded.asset.key}"))
+
+    def evicted(self, source, loaded) -> None:
+        for ob in loaded.pool:
+            self.materials.pop(ob.name, None)
 
     def build(self) -> None:
         cfg = self.b.config
@@ -240,11 +264,12 @@ class Materials:
             if block is None:
                 continue
             folders.append(block.get("images"))
-            if not self._keep_asset(i, block):
-                for ob in pools[(ObjectKind.OBJECT, i)]:
-                    self._random_material_for(ob)
+            source = (ObjectKind.OBJECT, i)
+            if source in pools:          # built with the scene (a primitive); lazy ones: loaded()
+                self._dress(block, self.b.objects.meshes[source].mesh, pools[source], None, "")
         distractors = self.b.features["distractors"].pools
-        if distractors:
+        meshes = (cfg.parsed["scene"].get("distractors") or {}).get("library") is not None
+        if distractors or meshes:                # mesh distractors get theirs when loaded (loaded())
             block, _, _ = block_for(cfg, _probe(ObjectKind.DISTRACTOR, None))
             folders.append(block.get("images"))
             for pool in distractors.values():
@@ -263,6 +288,7 @@ class Materials:
                 self._random_material_for(ob)
         for f in dict.fromkeys(x for x in folders if x is not None):
             self.images.update(load_folder_images(list_images(f, IMAGE_EXTS)))
+        self.b.objects.listen(self)
 
     def apply(self, spec) -> None:
         for o in spec.objects:
