@@ -170,6 +170,7 @@ D, V, Custom, ListOf, Section = S.D, S.V, S.Custom, S.ListOf, S.Section
 
 def section(sec, obj=False):
     fields = dict(sec.fields)
+    obj = obj and "primitive" in fields    # scene.objects; other lists (scene.supports) are plain sections
     if obj:       # an object takes a mesh or a primitive (sometimes both or neither: an error)
         fields.pop("mesh")
         fields.pop("primitive")
