@@ -254,3 +254,13 @@ def test_physics_demos_pass_check(demo):
 
     r = run_cli("check", ROOT / "scene_assets" / demo)
     assert r.returncode == 0, r.stderr
+
+
+def test_supports_count_against_the_instance_limit():
+    from synthblend.core.errors import ConfigErrors
+    from synthblend.core.schema import MAX_INSTANCES
+
+    full = [{"primitive": "cube", "count": MAX_INSTANCES - 1}]
+    _config(BIN, objects=full)                                   # 32766 cubes + 1 support fit
+    with pytest.raises(ConfigErrors, match="plus 2 supports; at most 32767"):
+        _config(BIN, TABLE, objects=full)

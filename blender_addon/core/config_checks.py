@@ -34,9 +34,11 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
     ground = (data.get("scene") or {}).get("ground")
-    if n_instances + bool(ground) > MAX_INSTANCES:
+    n_supports = len((data.get("scene") or {}).get("supports") or [])
+    if n_instances + bool(ground) + n_supports > MAX_INSTANCES:
         v.err(["scene", "objects"], f"the objects' largest counts add up to {n_instances}"
-                                    f"{' plus the ground' if ground else ''}; at most {MAX_INSTANCES} "
+                                    f"{' plus the ground' if ground else ''}"
+                                    f"{f' plus {n_supports} supports' if n_supports else ''}; at most {MAX_INSTANCES} "
                                     "instances fit in Blender's object index")
     if ground and not re.fullmatch(_COLOUR, str(ground.get("color", ""))):
         v.err(["scene", "ground", "color"], f"expected a colour #rrggbb, got {ground.get('color')!r}")
@@ -167,9 +169,10 @@ def _largest(d) -> int:
 def _check_instances(v, sc: dict, dist: dict) -> None:
     n = sum(max_instances(o) for o in sc.get("objects", []) if o)
     n += _largest(dist.get("count")) + 2                 # + the ground and the back plane
+    n += len(sc.get("supports") or [])
     if n > MAX_INSTANCES:
         v.err(["scene", "distractors", "count"],
-              f"objects, distractors, ground and back plane can add up to {n} instances; at most "
+              f"objects, supports, distractors, ground and back plane can add up to {n} instances; at most "
               f"{MAX_INSTANCES} fit in Blender's object index")
 
 
