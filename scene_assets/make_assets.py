@@ -193,9 +193,11 @@ def write_all(out: Path) -> list[Path]:
     return written
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=HERE / "meshes")
+def generator_main(write_all, n_assets: int, description: str, out_default: Path, argv=None) -> int:
+    """The command line of an asset generator: write the assets (``write_all(folder) -> [paths]``) into
+    ``--out``, or with ``--check`` regenerate them into a temporary folder and compare byte for byte."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--out", type=Path, default=out_default)
     p.add_argument("--check", action="store_true",
                    help="regenerate into a temporary folder and compare with --out")
     args = p.parse_args(argv)
@@ -207,11 +209,15 @@ def main(argv=None) -> int:
         if bad:
             print(f"differ from a fresh generation: {', '.join(bad)}", file=sys.stderr)
             return 1
-        print(f"{len(ASSETS)} assets up to date in {args.out}")
+        print(f"{n_assets} assets up to date in {args.out}")
         return 0
     for q in write_all(args.out):
         print(f"{q}  {q.stat().st_size} bytes")
     return 0
+
+
+def main(argv=None) -> int:
+    return generator_main(write_all, len(ASSETS), __doc__.splitlines()[0], HERE / "meshes", argv)
 
 
 if __name__ == "__main__":

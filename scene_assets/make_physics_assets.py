@@ -15,11 +15,8 @@ Each is one closed triangle mesh with outward faces, in meters, raw coordinates 
 """
 from __future__ import annotations
 
-import argparse
-import filecmp
 import importlib.util
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -72,22 +69,7 @@ def write_all(out: Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=HERE / "meshes")
-    p.add_argument("--check", action="store_true", help="regenerate into a temporary folder and compare with --out")
-    args = p.parse_args(argv)
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            bad = [q.name for q in write_all(Path(tmp))
-                   if not (args.out / q.name).is_file() or not filecmp.cmp(q, args.out / q.name, shallow=False)]
-        if bad:
-            print(f"differ from a fresh generation: {', '.join(bad)}", file=sys.stderr)
-            return 1
-        print(f"{len(ASSETS)} assets up to date in {args.out}")
-        return 0
-    for q in write_all(args.out):
-        print(f"{q}  {q.stat().st_size} bytes")
-    return 0
+    return make_assets.generator_main(write_all, len(ASSETS), __doc__.splitlines()[0], HERE / "meshes", argv)
 
 
 if __name__ == "__main__":

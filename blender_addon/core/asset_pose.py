@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .geometry import asset_cache_key
 from .up_axis import up_axis_matrix
 
 __all__ = ["asset_pose", "entry_pose", "lowest_z", "support_points"]
@@ -66,13 +67,7 @@ def support_points(asset: str, base_dir=None) -> np.ndarray:
     """Raw vertices (Nx3, the file's units) among which an instance's lowest point always is, under any
     rotation and scale: every vertex of some triangle (exact; no hull tolerance). ``asset``:
     ``primitive:<shape>`` or a mesh path (relative to ``base_dir``). Cached per file and mtime."""
-    if asset.startswith("primitive:"):
-        return _points_cached(asset, 0)
-    p = Path(asset)
-    if not p.is_absolute() and base_dir is not None:
-        p = Path(base_dir) / p
-    p = p.resolve()
-    return _points_cached(str(p), p.stat().st_mtime_ns)
+    return _points_cached(*asset_cache_key(asset, base_dir))
 
 
 def entry_pose(config, data: dict, RS, p, asset: str) -> np.ndarray:

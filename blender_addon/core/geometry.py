@@ -53,7 +53,7 @@ def geometry_from_arrays(V, F) -> Geometry:
 
 
 @functools.lru_cache(maxsize=64)
-def _geometry_cached(key: str, mtime: float) -> Geometry:
+def _geometry_cached(key: str, mtime_ns: int) -> Geometry:
     from . import assets
 
     if key.startswith("primitive:"):
@@ -65,12 +65,18 @@ def _geometry_cached(key: str, mtime: float) -> Geometry:
     return geometry_from_arrays(*assets.load_mesh(Path(key)))
 
 
-def geometry(asset: str, base_dir: Path | None = None) -> Geometry:
-    """Geometry of ``primitive:<shape>`` or of a mesh file (relative to ``base_dir``); cached."""
+def asset_cache_key(asset: str, base_dir: Path | None = None) -> tuple[str, int]:
+    """(key, mtime in ns) under which an asset's derived data is cached: ``primitive:<shape>`` and 0,
+    or a mesh file's resolved path (relative to ``base_dir``) and its modification time."""
     if asset.startswith("primitive:"):
-        return _geometry_cached(asset, 0.0)
+        return asset, 0
     p = Path(asset)
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
     p = p.resolve()
-    return _geometry_cached(str(p), p.stat().st_mtime)
+    return str(p), p.stat().st_mtime_ns
+
+
+def geometry(asset: str, base_dir: Path | None = None) -> Geometry:
+    """Geometry of ``primitive:<shape>`` or of a mesh file (relative to ``base_dir``); cached."""
+    return _geometry_cached(*asset_cache_key(asset, base_dir))
