@@ -235,3 +235,26 @@ def is_smooth(me) -> bool:
     s = np.empty(len(me.polygons), bool)
     me.polygons.foreach_get("use_smooth", s)
     return bool(s.all())
+
+
+# -- lens distortion (engine/features/lens.py) ------------------------------------------------------
+
+def has_custom_camera() -> bool:
+    """Whether Cycles here has custom cameras written in OSL (Blender 4.5+, built with OSL)."""
+    if VERSION < (4, 5, 0):
+        return False
+    try:
+        import _cycles
+        return bool(getattr(_cycles, "with_osl", False))
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def set_custom_camera(cam, osl_path) -> None:
+    """Lens type Custom with an external OSL file, which Cycles compiles at render time (to a .oso
+    next to it). Its parameters are the camera's ``cycles_custom`` ID properties, set by name (the
+    bpy module lacks ``oslquery``, so the add-on's property update, which would create them, fails
+    with a logged error and changes nothing)."""
+    cam.type = "CUSTOM"
+    cam.custom_mode = "EXTERNAL"
+    cam.custom_filepath = str(osl_path)

@@ -63,7 +63,8 @@ class SceneBuilder:
         self.features = {}
         self.denoise_available = False
         self.gpu_backend = None
-        self.gt_only = "rgb" not in config.outputs
+        from ..core.outputs import BY_NAME
+        self.gt_only = not any(BY_NAME[n].needs_color for n in config.outputs)   # rgb, rgb_noisy
 
     # -- building -----------------------------------------------------------------------------------
     def build(self) -> None:
@@ -171,4 +172,6 @@ class SceneBuilder:
 
     def render(self, spec: FrameSpec, scratch, want_rgb: bool):
         """Render the applied frame: one pass, or colour with camera effects + a sharp ground-truth pass."""
-        return self.features["camera_fx"].render(spec, scratch, want_rgb)
+        passes = self.features["camera_fx"].render(spec, scratch, want_rgb)
+        lens = self.features.get("lens")          # a distorted lens: its depth pass made planar
+        return lens.finish(spec, passes) if lens is not None else passes

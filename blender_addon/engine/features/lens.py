@@ -1,0 +1,149 @@
+"""Lens distortion in Blender: Cycles' custom camera running synthblend's OSL lens (Blender 4.5+).
+
+With ``camera.distortion`` in the config, the scene's camera becomes a Cycles custom camera (lens
+type Custom) whose OSL shader, ``engine/osl/distorted_camera.osl``, emits for every sensor position
+the ray through the UNDISTORTED direction of that pixel (the converged inverse of the OpenCV or the
+OpenCV fisheye model, to float32 rounding), so RGB and every data pass are images of the distorted
+camera taken by the same render. Per frame, :meth:`Lens.apply` sets the shader's parameters from the
+FrameSpec: K (``spec.camera.K``, pixels, OpenCV), the resolution and the drawn coefficients
+(``spec.camera.distortion``); nothing is created per frame.
+
+Cycles' depth pass of a custom camera holds the distance along the ray (measured against the
+Position pass: 4e-7 m), not the planar depth of its perspective camera; :meth:`Lens.finish` turns it
+into planar depth (along the optical axis, the dataset's convention) with the cosine of each pixel's
+ray from :func:`synthblend.core.distortion.pixel_rays`, through the pixel centre moved by Cycles'
+first-sample filter offset (``dataset.verify_raycast.CYCLES_SAMPLE_OFFSET_PX``: the data passes'
+ray). Pixels whose ray does not exist (a fisheye ray at theta >= 90 deg, no converged inverse) are
+"no surface": depth 0, instance 0.
+
+Blender before 4.5 has no custom camera: a config with ``camera.distortion`` is refused there with an
+:class:`~synthblend.core.errors.InputError` (exit 2; docs/cameras.md says why no remap is offered).
+"""
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ...core.errors import InputError
+from .. import compat
+
+OSL_SOURCE = Path(__file__).resolve().parent.parent / "osl" / "distorted_camera.osl"
+#: the shader's ``model`` parameter
+MODEL_IDS = {None: 0, "opencv": 1, "fisheye": 2}
+#: coefficient names the shader takes (a model's missing ones are 0)
+COEFFICIENTS = ("k1", "k2", "k3", "k4", "k5", "k6", "p1", "p2")
+
+
+def shader_parameters(K, resolution, dist) -> dict:
+    """The OSL shader's parameters for intrinsics ``K`` (3x3, OpenCV, pixels), ``resolution``
+    (W, H) and a distortion dict (``{"model": ..., "k1": ...}`` or None = pinhole)."""
+    K = np.asarray(K, float)
+    if abs(K[0, 1]) > 1e-12:
+        raise ValueError("the distorted camera has no skew (K[0, 1] must be 0)")
+    model = (dist or {}).get("model", "opencv") if dist else None
+    if model not in MODEL_IDS:
+        raise ValueError(f"unknown distortion model {model!r}")
+    p = {"model": MODEL_IDS[model], "fx": float(K[0, 0]), "fy": float(K[1, 1]),
+         "cx": float(K[0, 2]), "cy": float(K[1, 2]),
+         "width": float(resolution[0]), "height": float(resolution[1])}
+    for k in COEFFICIENTS:
+        p[k] = float((dist or {}).get(k, 0.0))
+    return p
+
+
+def use_custom_camera(cam, workdir: Path) -> Path:
+    """Make the camera datablock ``cam`` a Cycles custom camera running the OSL lens. The source is
+    copied into ``workdir`` (Cycles compiles it to a .oso next to it: the package folder may be
+    read-only). Returns the copy's path."""
+    src = Path(workdir) / OSL_SOURCE.name
+    shutil.copyfile(OSL_SOURCE, src)
+    compat.set_custom_camera(cam, src)
+    return src
+
+
+def set_parameters(cam, params: dict) -> None:
+    """Write the shader's parameters (values only) into the camera's custom properties."""
+    props = cam.cycles_custom
+    for k, v in params.items():
+        if props.get(k) != v:
+            props[k] = v
+
+
+def ray_cosines(K, resolution, dist, offset_px=(0.0, 0.0)) -> np.ndarray:
+    """HxW cosine of the angle between each pixel's ray and the optical axis (NaN where the pixel
+    has no ray), for rays through the pixel centres moved by ``offset_px`` (u, v pixels)."""
+    from ...core.distortion import pixel_rays
+
+    K = np.array(K, float)
+    K[0, 2] -= float(offset_px[0])     # K'^-1 [u, v, 1] = K^-1 [u + du, v + dv, 1]
+    K[1, 2] -= float(offset_px[1])
+    d = pixel_rays(K, int(resolution[0]), int(resolution[1]), dist)
+    return d[..., 2] / np.linalg.norm(d, axis=-1)
+
+
+def planar_from_distance(distance: np.ndarray, cosines: np.ndarray):
+    """(planar depth float32, valid mask) from Cycles' distance along the ray (0 = nothing hit)."""
+    valid = np.isfinite(cosines) & (distance > 0)
+    planar = np.where(valid, distance.astype(np.float64) * np.where(valid, cosines, 0.0), 0.0)
+    return planar.astype(np.float32), valid
+
+
+class Lens:
+    """The engine side of ``camera.distortion``; inactive (no change to the camera) without it."""
+
+    def __init__(self, builder):
+        self.b = builder
+        self.active = bool(builder.config.parsed["camera"].get("distortion"))
+        self.workdir = None
+        self._cos_key = None
+        self._cos = None
+
+    def build(self) -> None:
+        if not self.active:
+            return
+        cfg = self.b.config
+        where = f"{cfg.path}: camera.distortion" if cfg.path else "camera.distortion"
+        if not compat.has_custom_camera():
+            raise InputError(where, f"needs Blender 4.5 or newer (a Cycles custom OSL camera); this is "
+                             f"Blender {compat.version_string()}: remove camera.distortion or render with "
+                             "the bpy 5.0 module")
+        if cfg.parsed["camera"].get("dof"):
+            raise InputError(where, "depth of field (camera.dof) with a distorted lens is not supported")
+        base = "/dev/shm" if Path("/dev/shm").is_dir() else None
+        self.workdir = Path(tempfile.mkdtemp(prefix="synthblend-lens-", dir=base))
+        atexit.register(self.close)                 # the .osl copy and Cycles' .oso of it
+        use_custom_camera(self.b.camera.data, self.workdir)
+
+    def apply(self, spec) -> None:
+        if not self.active:
+            return
+        c = spec.camera
+        set_parameters(self.b.camera.data, shader_parameters(c.K, c.resolution, c.distortion))
+
+    def finish(self, spec, passes):
+        """The render's passes with planar depth and no-ray pixels cleared (see module doc)."""
+        if not self.active:
+            return passes
+        from ...dataset.verify_raycast import CYCLES_SAMPLE_OFFSET_PX
+
+        c = spec.camera
+        key = (np.asarray(c.K, float).tobytes(), tuple(c.resolution), repr(sorted((c.distortion or {}).items())))
+        if key != self._cos_key:
+            self._cos = ray_cosines(c.K, c.resolution, c.distortion, CYCLES_SAMPLE_OFFSET_PX)
+            self._cos_key = key
+        passes.depth, valid = planar_from_distance(passes.depth, self._cos)
+        passes.instance = np.where(valid, passes.instance, 0).astype(passes.instance.dtype)
+        passes.depth[passes.instance == 0] = 0.0
+        return passes
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+FEATURE = Lens
