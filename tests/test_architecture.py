@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_features_are_sampled_in_their_documented_order():
-    assert NAMES == ("camera", "lights", "objects", "supports", "distractors", "ground", "placement", "materials",
-                     "world", "camera_fx", "augment")
+    assert NAMES == ("camera", "lens", "lights", "objects", "supports", "distractors", "ground", "placement",
+                     "materials", "world", "camera_fx", "augment", "exposure", "sensor_noise")
     assert len({m.ORDER for m in FEATURES}) == len(FEATURES)       # no two features share a place
 
 
@@ -45,7 +45,7 @@ def test_output_table_drives_schema_layout_and_codecs():
             assert o.folder in layout.FRAME_DIRS and o.folder in outdir.OWNED
         else:
             assert o.codec is None and not o.per_object
-    assert [o.name for o in outputs.OUTPUTS if o.needs_color] == ["rgb"]
+    assert [o.name for o in outputs.OUTPUTS if o.needs_color] == ["rgb", "rgb_noisy"]
 
 
 @pytest.mark.parametrize("name", [o.name for o in outputs.FILE_OUTPUTS])

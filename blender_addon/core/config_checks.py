@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .distortion_checks import check_distortion
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library, is_library_entry, max_instances, resolve_library
@@ -46,6 +47,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     if isinstance(cam.get("clip_start"), float) and isinstance(cam.get("clip_end"), float):
         if cam["clip_start"] >= cam["clip_end"]:
             v.err(["camera", "clip_end"], "must be greater than clip_start")
+    check_distortion(v, data, parsed)
     try:
         check_randomization(v, data, parsed)
     except (TypeError, AttributeError, KeyError, IndexError, ValueError):

@@ -30,7 +30,8 @@ class FrameData:
     0 = no hit; ``instance``: HxW uint16 instance ids, 0 = no hit. ``geometry_of(o)`` gives the
     triangles rendered for ObjectSpec ``o`` in its local frame (V: Nx3, F: Mx3);
     ``vertex_normals_of(o)`` Blender's vertex normals of a smooth-shaded mesh, else None;
-    ``keypoints_of(o)`` the config's keypoints of ``o`` or None.
+    ``keypoints_of(o)`` the config's keypoints of ``o`` or None; ``linear``: the exposed linear colour
+    that ``rgb`` was made from (``display(linear)`` gives ``rgb`` before augmentation).
     """
 
     spec: Any                                   # core.spec.FrameSpec
@@ -41,6 +42,8 @@ class FrameData:
     vertex_normals_of: Callable
     keypoints_of: Callable
     object_meta: dict = field(default_factory=dict)   # instance_id -> {key: value} added to meta
+    linear: np.ndarray | None = None   # HxWx3 float32 exposed linear colour (Rec.709), None without colour
+    display: Callable | None = None    # the view transform: HxWx3 linear -> HxWx3 uint8 sRGB
 
     def add_object_meta(self, instance_id: int, values: dict) -> None:
         self.object_meta.setdefault(int(instance_id), {}).update(values)
@@ -115,6 +118,16 @@ def _amodal(f: FrameData):
     return masks
 
 
+def _depth_noisy(f: FrameData):
+    from .sensor_noise import depth_noisy_output
+    return depth_noisy_output(f.depth, f.spec)
+
+
+def _rgb_noisy(f: FrameData):
+    from .sensor_noise import rgb_noisy_output
+    return rgb_noisy_output(f.linear, f.display, f.spec)
+
+
 OUTPUTS: tuple[Output, ...] = (
     Output("rgb", _rgb, "colour image, 8-bit sRGB (augmentation applied)", "rgb", ".png", "png_rgb8",
            needs_color=True, default=True),
@@ -130,6 +143,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("keypoints", _keypoints, "projected keypoints with COCO visibility (meta keypoints)"),
     Output("amodal", _amodal, "each object's full silhouette, 0/255 PNG per object; meta visib_fract",
            "amodal", ".png", "png_mask", per_object=True),
+    Output("depth_noisy", _depth_noisy, "depth sensor noise on the planar depth (camera.depth_noise), m, "
+           "0 = invalid (float32 EXR)", "depth_noisy", ".exr", "exr_depth"),
+    Output("rgb_noisy", _rgb_noisy, "Poisson-Gaussian sensor noise in linear space (camera.rgb_noise), "
+           "8-bit sRGB", "rgb_noisy", ".png", "png_rgb8", needs_color=True),
 )
 
 BY_NAME: dict[str, Output] = {o.name: o for o in OUTPUTS}

@@ -9,6 +9,7 @@ keys; the field kinds are in :mod:`synthblend.core.schema_types`, the custom par
 """
 from __future__ import annotations
 
+from .distortion import MODELS as DISTORTION_MODELS
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
 from .physics.shapes import COLLISIONS
@@ -121,6 +122,21 @@ MOTION_BLUR = Section({
     "object_translation": D("vec3", (0.0, 0.0, 0.0),
                             doc="each object's motion during the exposure, world frame, m"),
 }, optional=True, doc="motion blur (RGB only; ground truth from a sharp pass at mid-exposure)")
+
+# Lens distortion (core/distortion.py, core/features/lens.py; docs/cameras.md "Lens distortion")
+DISTORTION = Section({
+    "model": V("str", "opencv", allowed=tuple(DISTORTION_MODELS),
+               doc="opencv: k1, k2, p1, p2, k3 (+ k4, k5, k6 rational); fisheye: OpenCV fisheye, k1..k4"),
+    "k1": D("float", 0.0, doc="radial, r^2 (opencv) / theta^3 (fisheye) term"),
+    "k2": D("float", 0.0, doc="radial, r^4 / theta^5 term"),
+    "p1": D("float", 0.0, doc="tangential (opencv only)"),
+    "p2": D("float", 0.0, doc="tangential (opencv only)"),
+    "k3": D("float", 0.0, doc="radial, r^6 / theta^7 term"),
+    "k4": D("float", 0.0, doc="opencv: rational denominator, r^2; fisheye: theta^9 term"),
+    "k5": D("float", 0.0, doc="opencv only: rational denominator, r^4"),
+    "k6": D("float", 0.0, doc="opencv only: rational denominator, r^6"),
+}, optional=True, doc="lens distortion: RGB and every map are images of the distorted camera, labels exact "
+                      "(absent: pinhole; a camera.calibration's distortion when it has one)")
 
 AUGMENT = Section({
     "brightness": D("float", 1.0, min=0, doc="multiplies intensities"),
@@ -288,6 +304,7 @@ SCHEMA = Section({
         "clip_end": V("float", 1000.0, min=1e-6, doc="m"),
         "dof": DOF,
         "motion_blur": MOTION_BLUR,
+        "distortion": DISTORTION,
     }),
     "lighting": Section({
         "count": D("int", 1, min=0, max=MAX_LIGHTS),

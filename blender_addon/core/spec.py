@@ -30,6 +30,8 @@ class CameraSpec:
     clip_start: float
     clip_end: float
     look_at: tuple = (0.0, 0.0, 0.0)   # world point the camera aims at, m
+    distortion: dict | None = None     # {"model": "opencv" | "fisheye", "k1": ..., ...} (core/distortion.py);
+                                       # None = pinhole. Every map is an image of the distorted camera
 
     @property
     def world2cam(self) -> np.ndarray:

@@ -88,6 +88,8 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         "world": {"strength": float(spec.world_strength), "color_rgb": [WORLD_GREY] * 3},
         "sampled": spec.sampled,
     }
+    if getattr(c, "distortion", None):      # the model and drawn coefficients (core/features/lens.py)
+        meta["camera"]["distortion"] = {k: (v if k == "model" else float(v)) for k, v in c.distortion.items()}
     return extend_meta(meta, spec)    # materials, distractors, world, camera effects, placement
 
 

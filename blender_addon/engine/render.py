@@ -3,6 +3,9 @@
 Cycles writes one multilayer EXR holding the linear colour (Combined), the planar depth (Z: distance
 along the optical axis, 1e10 where nothing is hit) and the Object Index pass (each object's
 ``pass_index`` = its instance id). Both data passes are taken at the pixel centre, not filtered.
+The colour is kept linear (``RenderedPasses.linear``) and developed afterwards by :func:`develop`:
+exposure (core/exposure.py: a fixed or metered EV) on the linear values, then the view transform
+(engine/color_management.py) to 8-bit sRGB.
 The EXR is decoded outside Blender's image API (which cannot read multilayer files in background
 mode) by :mod:`synthblend.dataset.exr`.
 """
@@ -25,9 +28,11 @@ NO_HIT_DEPTH = 1e9   # Cycles writes 1e10 for the background
 
 @dataclass
 class RenderedPasses:
-    rgb: np.ndarray | None         # HxWx3 uint8 sRGB
+    rgb: np.ndarray | None         # HxWx3 uint8 sRGB (set by develop())
     depth: np.ndarray              # HxW float32 planar depth, m; 0 = nothing hit
     instance: np.ndarray           # HxW uint16 instance ids; 0 = nothing hit
+    linear: np.ndarray | None = None   # HxWx3 float32 linear Combined (Rec.709); exposed by develop()
+    exposure: dict | None = None   # meta "exposure" (set by develop())
 
 
 def scratch_dir() -> Path:
@@ -57,11 +62,26 @@ def decode(path: Path, want_rgb: bool = True) -> RenderedPasses:
     hit = (inst > 0) & (z < NO_HIT_DEPTH)
     instance = np.where(hit, inst, 0).astype(np.uint16)
     depth = np.where(hit, z, 0.0).astype(np.float32)
-    rgb = None
+    lin = None
     if want_rgb:
-        lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1)
-        rgb = to_srgb8(lin)
-    return RenderedPasses(rgb, depth, instance)
+        lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1).astype(np.float32)
+    return RenderedPasses(None, depth, instance, lin)
+
+
+def develop(passes: RenderedPasses, spec, view) -> RenderedPasses:
+    """Expose the linear colour (``spec.features["exposure"]``; none: EV 0) and turn it into 8-bit
+    sRGB with ``view`` (a :class:`~synthblend.engine.color_management.ViewTransform`); sets
+    ``passes.linear`` to the exposed linear image, ``passes.rgb`` and ``passes.exposure`` (meta)."""
+    if passes.linear is None:
+        return passes
+    from ..core.exposure import apply_ev, exposure_meta, frame_ev
+
+    setting = spec.features.get("exposure") or {"mode": "fixed", "ev": 0.0}
+    ev = frame_ev(setting, passes.linear)
+    passes.linear = apply_ev(passes.linear, ev)
+    passes.rgb = view.display8(passes.linear)
+    passes.exposure = exposure_meta(setting, ev, passes.rgb)
+    return passes
 
 
 def render_passes(scene, scratch: Path, want_rgb: bool = True) -> RenderedPasses:

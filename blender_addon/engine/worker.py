@@ -13,7 +13,8 @@ from ..core.sampling import sample
 from ..core.spec import ObjectKind
 from ..dataset.meta import add_ground_truth, frame_meta
 from ..dataset.writer import DatasetWriter
-from .render import scratch_dir
+from .color_management import ViewTransform
+from .render import develop, scratch_dir
 from .scene import SceneBuilder
 
 
@@ -29,6 +30,9 @@ class FrameRenderer:
         self.writer = DatasetWriter(self.out_dir)
         self.scratch = scratch_dir()
         self.outputs = [BY_NAME[name] for name in config.outputs]
+        self.want_color = any(o.needs_color for o in self.outputs)
+        self.view = ViewTransform(config.data["render"].get("view_transform") or "standard",
+                                  config.error(["render", "view_transform"], "").where)
         # every mesh of the scene, once it exists (lazy assets: when first loaded):
         # ObjectSpec.source -> its meshes/*.ply path (meta "mesh")
         self.mesh_paths = {}
@@ -63,13 +67,16 @@ class FrameRenderer:
         t1 = time.perf_counter()
         self.builder.apply(spec)
         t2 = time.perf_counter()
-        passes = self.builder.render(spec, self.scratch, want_rgb="rgb" in self.config.outputs)
+        passes = develop(self.builder.render(spec, self.scratch, want_rgb=self.want_color), spec, self.view)
         t3 = time.perf_counter()
         objects = self.builder.objects
         data = FrameData(spec, passes.rgb, passes.depth, passes.instance, objects.geometry_of,
-                         objects.vertex_normals_of, self._keypoints_of)
+                         objects.vertex_normals_of, self._keypoints_of, linear=passes.linear,
+                         display=self.view.display8)
         files = {out.name: out.compute(data) for out in self.outputs}
         meta = add_ground_truth(frame_meta(spec, passes.instance, self.mesh_paths), data.object_meta)
+        if passes.exposure is not None:
+            meta["exposure"] = passes.exposure
         t4 = time.perf_counter()
         self.writer.write_frame(frame, meta, **files)
         t5 = time.perf_counter()

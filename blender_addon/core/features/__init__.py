@@ -10,7 +10,7 @@ this package with an ``ORDER`` is a feature: adding one is adding its file (CONT
 The order fixes the instance ids (config objects, then static supports, then distractors, then the
 ground, then the back plane) and what each feature can see (placement moves the objects and distractors drawn before it;
 materials colour every object; camera effects read the camera and the objects):
-camera, lights, objects, supports, distractors, ground, placement, materials, world, camera_fx, augment.
+camera, lens, lights, objects, supports, distractors, ground, placement, materials, world, camera_fx, augment.
 """
 from __future__ import annotations
 

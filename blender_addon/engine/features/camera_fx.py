@@ -131,10 +131,10 @@ class CameraFx:
         scene = self.b.scene
         if not (self.active and spec.camera_fx is not None):
             return render_passes(scene, scratch, want_rgb)
-        rgb = render_passes(scene, scratch, want_rgb=True).rgb if want_rgb else None
+        colour = render_passes(scene, scratch, want_rgb=True) if want_rgb else None
         with self.ground_truth_pass():
             gt = render_passes(scene, scratch, want_rgb=False)
-        gt.rgb = rgb
+        gt.linear = colour.linear if colour is not None else None   # developed by engine.render.develop
         return gt
 
 

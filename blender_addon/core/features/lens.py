@@ -1,0 +1,77 @@
+"""Lens distortion (pure): the frame's ``camera.distortion`` coefficients, drawn into the camera.
+
+Stream ``lens``. ``camera.distortion: {model, k1, ...}`` (values may be distributions) becomes
+``spec.camera.distortion = {"model": ..., <the model's coefficients>}`` (core/distortion.py:
+``opencv``: k1, k2, p1, p2, k3, k4, k5, k6; ``fisheye``: k1..k4), which meta's
+``camera.distortion`` holds under the same names. Without ``camera.distortion``, a
+``camera.calibration`` file's distortion is used (core/camera_calib.py), constant for every frame; the
+config's key wins over the file's. Every frame's distortion is checked to be one-to-one over its
+image with its K (:func:`synthblend.core.distortion.check_invertible`): a fold would give a pixel
+two rays and no exact label (InputError, exit 2; the config check catches it at load for the
+values it can see). Runs right after the camera feature: K and the pose are drawn by then.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..distortion import MODELS, check_invertible
+from ..errors import InputError
+
+ORDER = 11  # right after the camera (core/features/__init__.py)
+
+PATH = "camera.distortion"
+
+
+def draw_distortion(ctx) -> dict | None:
+    """The frame's distortion dict (drawn from the config's key, or the calibration's), or None."""
+    c = ctx.config.parsed["camera"]
+    d = c.get("distortion")
+    if d is None:
+        return calibration_distortion(c.get("calibration"))
+    draw = ctx.draw("lens")
+    model = d["model"]
+    out = {"model": model}
+    for k in MODELS[model]:
+        out[k] = float(draw(d[k], f"{PATH}.{k}"))
+    return out
+
+
+def calibration_distortion(path) -> dict | None:
+    """The distortion of a ``camera.calibration`` file (None without one, or when it has none)."""
+    if path is None:
+        return None
+    return _calibration_distortion(str(path))
+
+
+@lru_cache(maxsize=8)
+def _calibration_distortion(path: str) -> dict | None:
+    from ..camera_calib import load_calibration  # read once per process (lru_cache)
+
+    dist = load_calibration(path).distortion
+    if not dist:
+        return None
+    model = dist.get("model", "opencv")
+    extra = sorted(k for k, v in dist.items() if k != "model" and k not in MODELS.get(model, ()) and v)
+    if model not in MODELS or extra:
+        raise InputError(f"{path}: camera.calibration",
+                         f"distortion {model} with {', '.join(extra) or model} is not supported "
+                         "(models: opencv k1..k6, p1, p2; fisheye k1..k4)")
+    return {"model": model, **{k: float(dist.get(k, 0.0)) for k in MODELS[model]}}
+
+
+def describe(dist: dict) -> str:
+    """``opencv k1=-0.28 k2=0.08 ...`` (the nonzero coefficients) for messages."""
+    parts = [f"{k}={v:g}" for k, v in dist.items() if k != "model" and v]
+    return " ".join([dist["model"], *parts]) if parts else f"{dist['model']} (all zero)"
+
+
+def sample(ctx) -> None:
+    dist = draw_distortion(ctx)
+    if dist is None:
+        return
+    cam = ctx.spec.camera
+    W, H = (int(x) for x in cam.resolution)
+    problem = check_invertible(cam.K, W, H, dist)
+    if problem:
+        raise InputError(PATH, f"frame {ctx.frame}: the distortion {describe(dist)} {problem}")
+    cam.distortion = dist
