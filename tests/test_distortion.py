@@ -169,3 +169,70 @@ def test_check_accepts_strong_valid_models():
 def test_unknown_model():
     with pytest.raises(ValueError, match="unknown distortion model"):
         D.coefficients({"model": "kannala"})
+
+
+# ------------------------------------------------------------------ config keys, sampling, meta
+
+def _config(dist, **camera):
+    from synthblend.core.config import config_from_dict
+    return config_from_dict({"render": {"resolution": [64, 48]}, "scene": {"objects": [{"primitive": "cube"}]},
+                             "camera": {"distortion": dist, **camera}})
+
+
+def _error(dist, **camera) -> str:
+    from synthblend.core.errors import InputError
+    with pytest.raises(InputError) as e:
+        _config(dist, **camera)
+    lines = e.value.lines() if hasattr(e.value, "lines") else [e.value.line()]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_distortion_is_drawn_per_frame_and_recorded():
+    from synthblend.core.sampling import sample
+    from synthblend.dataset.meta import frame_meta
+
+    cfg = _config({"model": "opencv", "k1": {"uniform": [-0.3, -0.2]}, "k2": 0.08, "p1": 0.001})
+    a, b = sample(cfg, 5, 0), sample(cfg, 5, 1)
+    assert a.camera.distortion["model"] == "opencv"
+    assert set(a.camera.distortion) == {"model", *D.MODELS["opencv"]}
+    assert -0.3 <= a.camera.distortion["k1"] <= -0.2 and a.camera.distortion["k1"] != b.camera.distortion["k1"]
+    assert a.camera.distortion["k2"] == 0.08 and a.camera.distortion["p1"] == 0.001
+    assert a.sampled["camera.distortion.k1"] == a.camera.distortion["k1"]
+    assert sample(cfg, 5, 0).camera.distortion == a.camera.distortion          # deterministic per (seed, frame)
+    # its own stream: every other draw is that of the same config without distortion
+    plain = sample(_config(None), 5, 0)
+    assert np.array_equal(plain.camera.cam2world, a.camera.cam2world) and plain.camera.distortion is None
+    assert {k: v for k, v in a.sampled.items() if not k.startswith("camera.distortion")} == plain.sampled
+    meta = frame_meta(a, np.zeros((48, 64), np.uint16), {o.source: "m" for o in a.objects})
+    assert meta["camera"]["distortion"] == a.camera.distortion
+    assert "distortion" not in frame_meta(plain, np.zeros((48, 64), np.uint16),
+                                          {o.source: "m" for o in plain.objects})["camera"]
+    fish = sample(_config({"model": "fisheye", "k1": 0.02}), 0, 0).camera.distortion
+    assert fish == {"model": "fisheye", "k1": 0.02, "k2": 0.0, "k3": 0.0, "k4": 0.0}
+
+
+def test_config_errors_name_the_key():
+    assert "camera.distortion.p1: not a coefficient of the fisheye model" in _error({"model": "fisheye", "p1": 0.1})
+    assert "camera.distortion.model: unknown value 'kb'" in _error({"model": "kb"})
+    msg = _error({"model": "opencv", "k1": -0.9})
+    assert "camera.distortion: frame 0: the distortion opencv k1=-0.9" in msg and "folds" in msg
+    # a range whose end folds, though the first frames' draws may not
+    msg = _error({"model": "opencv", "k1": {"uniform": [-0.95, 0.0]}}, focal_length_mm=20.0)
+    assert "camera.distortion" in msg and ("-0.95" in msg or "frame" in msg)
+    # wide fisheye with a model that turns back inside the image
+    assert "one-to-one" in _error({"model": "fisheye", "k1": -0.4}, focal_length_mm=8.0)
+    _config({"model": "opencv", "k1": {"uniform": [-0.3, 0.3]}})                    # fine at the default lens
+
+
+def test_cli_check_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({"render": {"resolution": [64, 48]}, "scene": {"objects": [{"primitive": "cube"}]},
+                                 "camera": {"distortion": {"model": "opencv", "k1": -0.9}}}))
+    r = subprocess.run([sys.executable, "-m", "synthblend", "check", str(p)], capture_output=True, text=True)
+    assert r.returncode == 2 and "camera.distortion" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
