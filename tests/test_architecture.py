@@ -80,14 +80,14 @@ def test_remove_frame_removes_every_output_of_the_frame(tmp_path):
 
 def _all_outputs_config() -> dict:
     return {
-        "seed": 3, "frames": 3,
+        "seed": 3, "frames": 4,          # even: camera.stereo (output disparity) makes pairs of frames
         "render": {"resolution": [40, 30], "samples": 1, "outputs": list(outputs.NAMES)},
         "scene": {"objects": [{"primitive": "cube", "scale": 0.2, "keypoints": [[0, 0, 0.5]],
                                "position": {"uniform": [[-0.2, -0.2, 0.1], [0.2, 0.2, 0.1]]}},
                               {"primitive": "sphere", "scale": 0.15, "count": {"randint": [1, 2]},
                                "position": {"uniform": [[-0.2, -0.2, 0.1], [0.2, 0.2, 0.1]]}}],
                   "ground": {"size": 2}},
-        "camera": {"distance": 1.5, "elevation_deg": 50},
+        "camera": {"distance": 1.5, "elevation_deg": 50, "stereo": {"baseline_m": 0.05}},
     }
 
 
@@ -143,7 +143,7 @@ def test_overwrite_leaves_no_stale_file_of_any_output(tmp_path):
     assert render_dataset(fewer, out, workers=1, overwrite=True).ok   # another config: replaced whole
     now = _files(out)
     assert {f.split("/")[0] for f in now} == {"dataset.json", "rgb", "depth", "meta", "meshes"}, now
-    assert {_frame_of(f) for f in now} == {None, 0, 1, 2}
+    assert {_frame_of(f) for f in now} == {None, 0, 1, 2, 3}
 
 
 def test_no_module_over_400_lines_without_a_reason():

@@ -49,6 +49,72 @@ def intrinsics(focal_length_mm: float, sensor_width_mm: float, width: int, heigh
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
 
 
+#: Blender's ranges for the values :func:`blender_from_K` sets (RNA hard limits)
+BLENDER_MIN_LENS_MM = 1.0
+BLENDER_MAX_PIXEL_ASPECT = 200.0
+BLENDER_MAX_SHIFT = 10.0
+DEFAULT_SENSOR_MM = 36.0
+
+
+def blender_from_K(K, width: int, height: int) -> dict:
+    """Blender camera values whose OpenCV intrinsics (:func:`intrinsics`) are exactly ``K``.
+
+    ``K``: 3x3 OpenCV intrinsics in pixels (pixel (u, v) centred at (u, v), no skew) for a
+    ``width`` x ``height`` image. Returns ``focal_length_mm``, ``sensor_width_mm`` (36, or larger where
+    the lens would fall below Blender's 1 mm), ``sensor_fit`` (``horizontal``: the sensor width spans
+    the image width), ``shift_x``, ``shift_y`` (fractions of the image width) and ``pixel_aspect``
+    ``(x, y)`` (Blender's render pixel aspect, ``x / y = fy / fx``, the smaller one 1). Inverse of
+    :func:`intrinsics`: ``intrinsics(**values) == K`` to rounding (float64); Blender stores them as
+    float32 (relative 6e-8, i.e. 1e-4 px at 1000 px from the principal point).
+    """
+    K = np.asarray(K, float)
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    if not (fx > 0 and fy > 0):
+        raise ValueError(f"fx and fy must be > 0, got {fx!r}, {fy!r}")
+    if K[0, 1] != 0 or K[1, 0] != 0 or tuple(K[2]) != (0.0, 0.0, 1.0):
+        raise ValueError("K must be [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (Blender has no skew)")
+    # pixel aspect: ycor = aspect_y / aspect_x = fx / fy (intrinsics(): fy = fx / ycor)
+    aspect = (fy / fx, 1.0) if fy >= fx else (1.0, fx / fy)
+    ycor = aspect[1] / aspect[0]
+    sensor = max(DEFAULT_SENSOR_MM, BLENDER_MIN_LENS_MM * width / fx)
+    lens = fx * sensor / width                       # fit horizontal: viewfac = width
+    shift_x = ((width - 1) / 2.0 - cx) / width
+    shift_y = (cy - (height - 1) / 2.0) * ycor / width
+    return {"focal_length_mm": float(lens), "sensor_width_mm": float(sensor), "sensor_fit": "horizontal",
+            "shift_x": float(shift_x), "shift_y": float(shift_y),
+            "pixel_aspect": (float(aspect[0]), float(aspect[1]))}
+
+
+def check_blender_K(K, width: int, height: int) -> str | None:
+    """Why Blender cannot render ``K`` for a ``width`` x ``height`` image, or None if it can."""
+    K = np.asarray(K, float)
+    fx, fy = K[0, 0], K[1, 1]
+    if not (np.all(np.isfinite(K)) and fx > 0 and fy > 0):
+        return "fx and fy must be finite numbers > 0"
+    ratio = max(fx / fy, fy / fx)
+    if ratio > BLENDER_MAX_PIXEL_ASPECT:
+        return f"fx / fy = {fx / fy:g}: Blender's pixel aspect allows a ratio of at most {BLENDER_MAX_PIXEL_ASPECT:g}"
+    b = blender_from_K(K, width, height)
+    for k in ("shift_x", "shift_y"):
+        if abs(b[k]) > BLENDER_MAX_SHIFT:
+            return (f"the principal point ({K[0, 2]:g}, {K[1, 2]:g}) is too far outside the {width}x{height} "
+                    f"image for Blender's lens shift (|{k}| = {abs(b[k]):g} > {BLENDER_MAX_SHIFT:g})")
+    return None
+
+
+def scale_K(K, from_size, to_size) -> np.ndarray:
+    """K of the same camera resampled from ``from_size`` (W, H) to ``to_size`` pixels (same field of
+    view): pixel edges scale, so a centre u maps to ``(u + 0.5) * s - 0.5``."""
+    K = np.array(K, float)
+    sx = to_size[0] / from_size[0]
+    sy = to_size[1] / from_size[1]
+    K[0, 0] *= sx
+    K[1, 1] *= sy
+    K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    return K
+
+
 def spherical_offset(distance: float, elevation_deg: float, azimuth_deg: float) -> np.ndarray:
     """Vector from a centre to a point at ``distance`` m, elevation above the xy plane, azimuth
     counter-clockwise from +x about +z (degrees)."""

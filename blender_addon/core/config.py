@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from .camera_intrinsics import expand as expand_camera
 from .config_checks import check_semantics
 from .errors import ConfigError, ConfigErrors, InputError
 from .files import read_config_text
@@ -53,7 +54,8 @@ class Config:
         if not isinstance(raw, dict):
             v.err([], f"a config is a mapping of keys, got {type(raw).__name__}")
             raise ConfigErrors(v.errors)
-        self.data, self.parsed = v.section(SCHEMA, raw, [])
+        # a camera preset / calibration file fills in its keys (core/camera_intrinsics.py)
+        self.data, self.parsed = v.section(SCHEMA, expand_camera(raw, self.base_dir, v.err), [])
         # A .blend's mesh objects as static colliders for physics placement, in world coordinates:
         # ((name, vertices Nx3 m, faces Mx3), ...). Set by the engine once it has captured them
         # (engine/features/blend.py); empty without a .blend and wherever nothing was captured.

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from .distortion_checks import check_distortion
+from .camera_intrinsics import check as check_camera
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library, is_library_entry, max_instances, resolve_library
@@ -34,6 +35,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
+    check_camera(v, data, parsed)
     ground = (data.get("scene") or {}).get("ground")
     n_supports = len((data.get("scene") or {}).get("supports") or [])
     if n_instances + bool(ground) + n_supports > MAX_INSTANCES:

@@ -110,6 +110,11 @@ def _keypoints(f: FrameData):
         f.add_object_meta(iid, {"keypoints": kps})
 
 
+def _disparity(f: FrameData):
+    from .stereo import disparity
+    return disparity(f.depth, f.spec.camera.K[0, 0], f.spec.stereo["baseline_m"])
+
+
 def _amodal(f: FrameData):
     from .groundtruth3d import amodal_masks
     masks, values = amodal_masks(f.spec, f.geometry_of, f.instance)
@@ -143,6 +148,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("keypoints", _keypoints, "projected keypoints with COCO visibility (meta keypoints)"),
     Output("amodal", _amodal, "each object's full silhouette, 0/255 PNG per object; meta visib_fract",
            "amodal", ".png", "png_mask", per_object=True),
+    Output("disparity", _disparity, "stereo disparity fx * baseline / depth, pixels, 0 = no surface "
+           "(camera.stereo; float32 EXR)", "disparity", ".exr", "exr_depth"),
     Output("depth_noisy", _depth_noisy, "depth sensor noise on the planar depth (camera.depth_noise), m, "
            "0 = invalid (float32 EXR)", "depth_noisy", ".exr", "exr_depth"),
     Output("rgb_noisy", _rgb_noisy, "Poisson-Gaussian sensor noise in linear space (camera.rgb_noise), "

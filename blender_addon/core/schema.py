@@ -9,6 +9,8 @@ keys; the field kinds are in :mod:`synthblend.core.schema_types`, the custom par
 """
 from __future__ import annotations
 
+from .camera_intrinsics import parse_K
+from .camera_presets import NAMES as CAMERA_PRESETS
 from .distortion import MODELS as DISTORTION_MODELS
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
@@ -300,6 +302,22 @@ SCHEMA = Section({
                         doc="which image side sensor_width_mm spans (Blender's sensor fit)"),
         "shift_x": D("float", 0.0, doc="lens shift, fraction of the larger image side (Blender)"),
         "shift_y": D("float", 0.0, doc="lens shift, fraction of the larger image side (Blender)"),
+        # intrinsics of a real camera (core/camera_intrinsics.py; docs/cameras.md): replace the four above
+        "preset": V("str", None, allowed=CAMERA_PRESETS,
+                    doc="a sensor's resolution and intrinsics (docs/cameras.md); every key overrides it"),
+        "calibration": V("path", None, doc="OpenCV (cv2.FileStorage YAML/JSON) or ROS camera_info file: K, "
+                                           "resolution and lens distortion"),
+        "intrinsics": Section({
+            "fx": V("float", None, min=0, min_exclusive=True, doc="focal length along u, pixels"),
+            "fy": V("float", None, min=0, min_exclusive=True, doc="focal length along v, pixels"),
+            "cx": V("float", None, doc="principal point u, pixels (pixel centres at integers)"),
+            "cy": V("float", None, doc="principal point v, pixels"),
+        }, optional=True, doc="OpenCV intrinsics for render.resolution (meta's K equals them)"),
+        "K": Custom(parse_K, None, doc="3x3 OpenCV intrinsics [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (or intrinsics)"),
+        "stereo": Section({
+            "baseline_m": V("float", None, min=0, min_exclusive=True,
+                            doc="left to right camera along the left's x axis, m (default: the preset's)"),
+        }, optional=True, doc="a rectified pair: frame 2i left, 2i+1 right image of pair i (output disparity)"),
         "clip_start": V("float", 0.01, min=1e-6, doc="m"),
         "clip_end": V("float", 1000.0, min=1e-6, doc="m"),
         "dof": DOF,

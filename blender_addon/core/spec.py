@@ -30,6 +30,7 @@ class CameraSpec:
     clip_start: float
     clip_end: float
     look_at: tuple = (0.0, 0.0, 0.0)   # world point the camera aims at, m
+    pixel_aspect: tuple = (1.0, 1.0)   # Blender render pixel aspect (x, y): x / y = fy / fx (camera.intrinsics)
     distortion: dict | None = None     # {"model": "opencv" | "fisheye", "k1": ..., ...} (core/distortion.py);
                                        # None = pinhole. Every map is an image of the distorted camera
 
@@ -120,6 +121,7 @@ class FrameSpec:
     camera_fx: object = None           # CameraFxSpec (depth of field, motion blur)
     augment: dict | None = None        # post-render augmentation parameters (core/features/augment.py)
     placement: dict | None = None      # how poses were made: method, drop poses, supports
+    stereo: dict | None = None         # camera.stereo: baseline_m, side, pair, other_cam2world (core/stereo.py)
     features: dict = field(default_factory=dict)   # feature name -> its values, for features without a field
 
 

@@ -90,6 +90,10 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
     }
     if getattr(c, "distortion", None):      # the model and drawn coefficients (core/features/lens.py)
         meta["camera"]["distortion"] = {k: (v if k == "model" else float(v)) for k, v in c.distortion.items()}
+    if tuple(getattr(c, "pixel_aspect", (1.0, 1.0))) != (1.0, 1.0):   # fx != fy (camera.intrinsics)
+        meta["camera"]["pixel_aspect"] = [float(x) for x in c.pixel_aspect]
+    if getattr(spec, "stereo", None):     # camera.stereo: this image's side and the other camera
+        meta["stereo"] = dict(spec.stereo)
     return extend_meta(meta, spec)    # materials, distractors, world, camera effects, placement
 
 

@@ -1,5 +1,6 @@
-"""The camera in Blender: one perspective camera; per frame lens, sensor, shift, clipping and the
-pose (OpenCV axes in the FrameSpec, Blender's camera looks along its -z: flip y and z)."""
+"""The camera in Blender: one perspective camera; per frame lens, sensor, shift, clipping, the render's
+pixel aspect (fx != fy: core/camera.py blender_from_K) and the pose (OpenCV axes in the FrameSpec,
+Blender's camera looks along its -z: flip y and z)."""
 from __future__ import annotations
 
 import bpy
@@ -33,6 +34,7 @@ class Camera:
         cam.sensor_fit = c.sensor_fit.upper()
         cam.shift_x, cam.shift_y = c.shift_x, c.shift_y
         cam.clip_start, cam.clip_end = c.clip_start, c.clip_end
+        self.b.scene.render.pixel_aspect_x, self.b.scene.render.pixel_aspect_y = c.pixel_aspect
         M = np.array(c.cam2world, float)
         M[:3, :3] = M[:3, :3] @ CV_TO_BLENDER
         ob.matrix_world = Matrix(M.tolist())
