@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .distortion_checks import check_distortion
 from .camera_intrinsics import check as check_camera
+from .distortion_checks import check_distortion
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library, is_library_entry, max_instances, resolve_library
