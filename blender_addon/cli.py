@@ -234,6 +234,10 @@ def cmd_check(a) -> int:
             print(e.line(), file=sys.stderr)
         return 2
     cfg = load_config(a.config)   # validate() loaded the meshes already
+    from .core.features.lens import config_errors as lens_errors
+    for e in lens_errors(cfg):    # a lens distortion folding over the image (it samples the camera)
+        print(e.line(), file=sys.stderr)
+        return 2
     from .core.asset_warnings import asset_warnings
     for w in asset_warnings(cfg):  # below the ground, missing .mtl / texture (docs/assets.md)
         print(w, file=sys.stderr)

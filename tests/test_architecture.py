@@ -32,7 +32,7 @@ def test_every_engine_feature_mirrors_a_core_feature():
     mirrored = [m for m in mods if "\nFEATURE = " in (folder / f"{m}.py").read_text()]
     assert set(mirrored) <= set(NAMES)
     assert set(mods) - set(mirrored) == {"blend"}                  # the user's .blend: not sampled
-    assert {"camera", "lights", "objects", "supports", "distractors", "ground", "materials", "world",
+    assert {"camera", "lens", "lights", "objects", "supports", "distractors", "ground", "materials", "world",
             "camera_fx"} == set(mirrored)
 
 

@@ -180,10 +180,16 @@ def _config(dist, **camera):
 
 
 def _error(dist, **camera) -> str:
+    """The one error line of a config: at load (schema, names per model) or, for a distortion that
+    folds over the image, from the lens feature's check (run by every plan and synthblend check)."""
     from synthblend.core.errors import InputError
-    with pytest.raises(InputError) as e:
-        _config(dist, **camera)
-    lines = e.value.lines() if hasattr(e.value, "lines") else [e.value.line()]
+    from synthblend.core.features.lens import config_errors
+    try:
+        errors = config_errors(_config(dist, **camera))
+    except InputError as e:
+        errors = [e]
+    assert len(errors) == 1
+    lines = errors[0].lines() if hasattr(errors[0], "lines") else [errors[0].line()]
     assert len(lines) == 1
     return lines[0]
 
@@ -222,7 +228,13 @@ def test_config_errors_name_the_key():
     assert "camera.distortion" in msg and ("-0.95" in msg or "frame" in msg)
     # wide fisheye with a model that turns back inside the image
     assert "one-to-one" in _error({"model": "fisheye", "k1": -0.4}, focal_length_mm=8.0)
-    _config({"model": "opencv", "k1": {"uniform": [-0.3, 0.3]}})                    # fine at the default lens
+    from synthblend.core.features.lens import config_errors
+    assert config_errors(_config({"model": "opencv", "k1": {"uniform": [-0.3, 0.3]}})) == []  # default lens
+    # every frame is checked again when sampled
+    from synthblend.core.errors import InputError
+    from synthblend.core.sampling import sample
+    with pytest.raises(InputError, match="camera.distortion: frame 3: the distortion opencv k1=-0.9"):
+        sample(_config({"model": "opencv", "k1": -0.9}), 0, 3)
 
 
 def test_cli_check_exit_2(tmp_path):
@@ -236,3 +248,8 @@ def test_cli_check_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "synthblend", "check", str(p)], capture_output=True, text=True)
     assert r.returncode == 2 and "camera.distortion" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "synthblend", "render", str(p), "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "camera.distortion: frame 0" in r.stderr and "Traceback" not in r.stderr
+    assert not (out / "meta").exists()

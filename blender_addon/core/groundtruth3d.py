@@ -3,6 +3,12 @@
 
 Conventions: OpenCV camera frame (x right, y down, z forward), pixel (u, v) centred at (u, v), rays
 through pixel centres ``K^-1 [u, v, 1]`` (so a hit's ray parameter is its planar depth), meters.
+With a lens distortion (``spec.camera.distortion``, core/distortion.py) every map and projection is
+that of the distorted camera: a pixel's ray is the converged undistortion of ``K^-1 [u, v, 1]``
+(still scaled to z = 1; none for a fisheye pixel at theta >= 90 deg) and a point projects to
+``K distort(x / z, y / z)`` (``corners_px``, keypoints' ``uv``); a keypoint counts as inside the image
+only where that projection is the point's own pixel (undistorting it gives its ray back), not where a
+model folds back from outside the image.
 
 * ``bbox3d``: the axis-aligned box of the mesh's rendered vertices in the asset's own coordinates
   (``local_min``, ``local_max``), its 8 corners in the camera frame (``corners_cam``) and projected
@@ -24,8 +30,11 @@ through pixel centres ``K^-1 [u, v, 1]`` (so a hit's ray parameter is its planar
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from . import distortion as lens
 from .camera import invert_pose
 from .raycam import barycentric, nearest_depth, nearest_hit, pixel_xy
 
@@ -37,14 +46,49 @@ def to_cam(V, obj2cam) -> np.ndarray:
     return np.asarray(V, np.float64) @ T[:3, :3].T + T[:3, 3]
 
 
-def project(K, P_cam) -> np.ndarray:
+def project(K, P_cam, dist=None) -> np.ndarray:
+    """Camera-frame points (Nx3) -> pixels (Nx2). Without ``dist``: ``K P / z`` (a point behind the
+    camera still gets this, meaningless, value); with one: ``K distort(x / z, y / z)``, NaN for
+    z <= 0."""
     P = np.asarray(P_cam, np.float64)
+    if dist:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xy = P[:, :2] / P[:, 2:3]
+        xy[P[:, 2] <= 0] = np.nan
+        return lens.distort_pixels(xy, K, dist)
     uvw = P @ np.asarray(K, np.float64).T
     with np.errstate(divide="ignore", invalid="ignore"):
         return uvw[:, :2] / uvw[:, 2:3]
 
 
-def bbox3d(V, obj2cam, K) -> dict:
+def image_xy(K, size, dist) -> np.ndarray:
+    """(H*W)x2 undistorted normalized coordinates of every pixel centre's ray, row-major (NaN: no
+    ray); cached for the last few cameras (a read-only array)."""
+    W, H = (int(x) for x in size)
+    key = tuple(sorted((k, v) for k, v in (dist or {}).items()))
+    return _image_xy(np.asarray(K, np.float64).tobytes(), W, H, key)
+
+
+@lru_cache(maxsize=4)
+def _image_xy(K_bytes: bytes, W: int, H: int, dist_items: tuple) -> np.ndarray:
+    K = np.frombuffer(K_bytes, np.float64).reshape(3, 3)
+    xy, _ = pixel_xy(K, 0, 0, W, H, dict(dist_items) or None)
+    xy.setflags(write=False)
+    return xy
+
+
+def own_pixel(uv, xy, K, dist) -> np.ndarray:
+    """Where the projection ``uv`` (Nx2) of rays ``xy`` (Nx2, undistorted normalized) is the point's
+    own pixel: its undistortion gives the ray back (to 1e-9), which fails only where a distortion
+    folds back from outside its one-to-one region. Without ``dist``: all True."""
+    if not dist:
+        return np.ones(len(uv), bool)
+    back = lens.undistort_pixels(uv, K, dist)
+    with np.errstate(invalid="ignore"):
+        return np.all(np.abs(back - xy) <= 1e-9 * (1 + np.abs(xy)), axis=1)
+
+
+def bbox3d(V, obj2cam, K, dist=None) -> dict:
     V = np.asarray(V, np.float64)
     lo, hi = V.min(0), V.max(0)
     k = np.arange(8)
@@ -55,23 +99,27 @@ def bbox3d(V, obj2cam, K) -> dict:
     s = np.linalg.norm(T[:3, :3], axis=0)
     return {
         "local_min": lo.tolist(), "local_max": hi.tolist(),
-        "corners_cam": cc.tolist(), "corners_px": project(K, cc).tolist(),
+        "corners_cam": cc.tolist(), "corners_px": project(K, cc, dist).tolist(),
         "center_cam": to_cam(((lo + hi) / 2)[None], T)[0].tolist(),
         "size": ((hi - lo) * s).tolist(),
         "R_box2cam": (T[:3, :3] / s).tolist(),
     }
 
 
-def keypoints(points, obj2cam, K, size, clip, scene_V, scene_F) -> list[dict]:
+def keypoints(points, obj2cam, K, size, clip, scene_V, scene_F, dist=None) -> list[dict]:
     """``points``: [(name, (x, y, z))] in asset coordinates; ``scene_*``: every triangle of the
-    frame in the camera frame (occluders)."""
+    frame in the camera frame (occluders); ``dist``: the lens distortion (None: pinhole)."""
     W, H = size
     names = [n for n, _ in points]
     P = to_cam(np.array([p for _, p in points], np.float64), obj2cam)
-    uv = project(K, P)
+    uv = project(K, P, dist)
     z = P[:, 2]
-    inside = (z > clip[0]) & (z < clip[1]) & (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) \
-        & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+    with np.errstate(invalid="ignore"):
+        inside = (z > clip[0]) & (z < clip[1]) & (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) \
+            & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+    if dist and inside.any():
+        i = np.flatnonzero(inside)
+        inside[i] = own_pixel(uv[i], P[i, :2] / z[i, None], K, dist)
     vis = np.zeros(len(P), np.int64)
     if inside.any():
         zin = z[inside]
@@ -82,13 +130,16 @@ def keypoints(points, obj2cam, K, size, clip, scene_V, scene_F) -> list[dict]:
             for i, n in enumerate(names)]
 
 
-def amodal_mask(V_cam, F, K, size, clip) -> np.ndarray:
-    """HxW bool: pixels whose centre ray hits the triangles (camera frame) within the clip range."""
+def amodal_mask(V_cam, F, K, size, clip, dist=None) -> np.ndarray:
+    """HxW bool: pixels whose centre ray hits the triangles (camera frame) within the clip range
+    (``dist``: the lens distortion, None: pinhole)."""
     W, H = size
     mask = np.zeros((H, W), bool)
     V_cam = np.asarray(V_cam, np.float64)
     if len(F) == 0 or np.all(V_cam[:, 2] <= clip[0]):
         return mask
+    if dist:
+        return _amodal_distorted(V_cam, F, K, size, clip, dist)
     x0, y0, x1, y1 = 0, 0, W, H
     if np.all(V_cam[:, 2] > 1e-9):
         uv = project(K, V_cam)
@@ -102,6 +153,26 @@ def amodal_mask(V_cam, F, K, size, clip) -> np.ndarray:
     t = nearest_depth(V_cam, F, xy, clip[0], clip[1])
     mask[y0:y1, x0:x1] = np.isfinite(t).reshape(shape)
     return mask
+
+
+def _amodal_distorted(V_cam, F, K, size, clip, dist) -> np.ndarray:
+    """:func:`amodal_mask` of a distorted camera: the rays of the whole image, limited to those whose
+    direction lies in the box of the vertices' directions when all are in front (exact: a ray meets
+    a triangle in front of the camera only inside the triangle's projection onto z = 1)."""
+    W, H = size
+    xy = image_xy(K, size, dist)
+    ok = np.isfinite(xy[:, 0])
+    if np.all(V_cam[:, 2] > 1e-9):
+        q = V_cam[:, :2] / V_cam[:, 2:3]
+        lo, hi = q.min(0), q.max(0)
+        with np.errstate(invalid="ignore"):
+            ok &= np.all((xy >= lo) & (xy <= hi), axis=1)
+    rows = np.flatnonzero(ok)
+    mask = np.zeros(H * W, bool)
+    if len(rows):
+        t = nearest_depth(V_cam, F, xy[rows], clip[0], clip[1])
+        mask[rows] = np.isfinite(t)
+    return mask.reshape(H, W)
 
 
 def normals_map(spec, geometry_of, vertex_normals_of, instance) -> np.ndarray:
@@ -119,13 +190,20 @@ def normals_map(spec, geometry_of, vertex_normals_of, instance) -> np.ndarray:
     inst = np.asarray(instance).ravel()
     out = np.zeros((H * W, 3), np.float64)
     Kinv = np.linalg.inv(K)
+    dist = getattr(c, "distortion", None)
+    all_xy = image_xy(K, (W, H), dist) if dist else None
     for o in spec.objects:
         pix = np.flatnonzero(inst == o.instance_id)
+        if all_xy is not None:
+            pix = pix[np.isfinite(all_xy[pix, 0])]
         if len(pix) == 0:
             continue
-        v, u = np.divmod(pix, W)
-        d = np.stack([u, v, np.ones(len(u))], 1).astype(np.float64) @ Kinv.T
-        xy = d[:, :2] / d[:, 2:3]
+        if all_xy is not None:
+            xy = all_xy[pix]
+        else:
+            v, u = np.divmod(pix, W)
+            d = np.stack([u, v, np.ones(len(u))], 1).astype(np.float64) @ Kinv.T
+            xy = d[:, :2] / d[:, 2:3]
         V, F = geometry_of(o)
         F = np.asarray(F, np.int64)
         T = w2c @ np.asarray(o.obj2world, np.float64)
@@ -183,7 +261,8 @@ def boxes3d(spec, geometry_of) -> dict:
     ``geometry_of(o) -> (V, F)``: the triangles rendered for ObjectSpec ``o`` (local frame)."""
     K = np.asarray(spec.camera.K, np.float64)
     w2c = invert_pose(spec.camera.cam2world)
-    return {o.instance_id: bbox3d(geometry_of(o)[0], w2c @ np.asarray(o.obj2world, np.float64), K)
+    dist = getattr(spec.camera, "distortion", None)
+    return {o.instance_id: bbox3d(geometry_of(o)[0], w2c @ np.asarray(o.obj2world, np.float64), K, dist)
             for o in _gt_objects(spec)}
 
 
@@ -205,8 +284,9 @@ def frame_keypoints(spec, geometry_of, keypoints_of) -> dict:
         Fs.append(np.asarray(F, np.int64) + off)
         off += len(V)
     scene = (np.concatenate(Vs), np.concatenate(Fs))
+    dist = getattr(c, "distortion", None)
     return {o.instance_id: keypoints(keypoints_of(o), w2c @ np.asarray(o.obj2world, np.float64), K, size,
-                                     clip, *scene)
+                                     clip, *scene, dist=dist)
             for o in objs}
 
 
@@ -224,7 +304,8 @@ def amodal_masks(spec, geometry_of, instance) -> tuple[dict, dict]:
     for o in _gt_objects(spec):
         V, F = geometry_of(o)
         visible = inst == o.instance_id
-        m = amodal_mask(to_cam(V, w2c @ np.asarray(o.obj2world, np.float64)), F, K, size, clip) | visible
+        m = amodal_mask(to_cam(V, w2c @ np.asarray(o.obj2world, np.float64)), F, K, size, clip,
+                        getattr(c, "distortion", None)) | visible
         n_all = int(m.sum())
         n_vis = int(visible.sum())
         values[o.instance_id] = {"px_count_all": n_all, "bbox_obj": _bbox(m),

@@ -2,7 +2,10 @@
 it runs the same in Blender's own Python and gives the same bits everywhere).
 
 Frames and units: the OpenCV camera frame (x right, y down, z forward), meters; pixel ``(u, v)``
-has its centre at integer coordinates, so its ray is ``d = K^-1 [u, v, 1]``, scaled to ``z = 1``.
+has its centre at integer coordinates, so its ray is ``d = K^-1 [u, v, 1]``, scaled to ``z = 1``; with
+a lens distortion (``CameraSpec.distortion``, meta ``camera.distortion``) it is ``(x, y, 1)`` with
+``(x, y)`` the converged undistortion of ``K^-1 [u, v, 1]`` (core/distortion.py), and a pixel without
+such a ray (a fisheye ray at theta >= 90 deg) hits nothing.
 Rays leave the camera centre along ``d = (x, y, 1)`` (normalized image coordinates, camera frame), so
 a hit's ray parameter is its planar depth. Triangles are clipped at ``z = clip_start`` (what Cycles
 does with the near clip), projected to the plane ``z = 1``, binned on a grid, and each candidate
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import distortion as lens
 from .grid2d import box_pairs
 
 
@@ -142,8 +146,12 @@ def barycentric(V_cam, F, tri, xy, depth) -> np.ndarray:
     return np.stack([1 - v - w, v, w], 1)
 
 
-def pixel_xy(K, x0: int, y0: int, x1: int, y1: int) -> tuple[np.ndarray, tuple]:
-    """Normalized image coordinates of the pixel centres of [x0, x1) x [y0, y1) (row-major)."""
+def pixel_xy(K, x0: int, y0: int, x1: int, y1: int, dist=None) -> tuple[np.ndarray, tuple]:
+    """Normalized image coordinates of the rays through the pixel centres of [x0, x1) x [y0, y1)
+    (row-major): ``K^-1 [u, v, 1]``, undistorted when ``dist`` (a distortion dict) is given (NaN
+    rows: no ray in front of the camera)."""
+    if dist:
+        return lens.pixel_xy(K, x0, y0, x1, y1, dist)
     vv, uu = np.mgrid[y0:y1, x0:x1]
     pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
     d = pix @ np.linalg.inv(np.asarray(K, np.float64)).T
@@ -210,7 +218,7 @@ def _numpy_first_hits(V_cam, F, xy, t_min: float, t_max: float, band: int):
 
 def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_min: float = 0.0,
                      t_max: float = np.inf, backend: str = "auto",
-                     band: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
+                     band: int = 1 << 15, dist=None) -> tuple[np.ndarray, np.ndarray]:
     """Nearest surface along each pixel-centre ray ``C + t * d`` of a ``width`` x ``height`` image.
 
     ``vertices`` (Nx3, world, meters) and ``faces`` (Mx3); ``K`` 3x3 OpenCV intrinsics (pixel
@@ -222,7 +230,9 @@ def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_m
     ``numpy`` (exact, :func:`nearest_hit` on ``band`` rays at a time), ``embree`` (float32 closest
     hit, depth then recomputed in float64 from the hit triangle's plane) or ``auto`` (embree when
     embreex imports, else numpy). The numpy backend clips at ``max(t_min, 1e-9)`` and keeps
-    ``t >= clip * (1 - 1e-12)``; embree starts each ray at ``t_min``.
+    ``t >= clip * (1 - 1e-12)``; embree starts each ray at ``t_min``. ``dist``: the camera's lens
+    distortion (core/distortion.py): each pixel's ray is then the undistorted direction of its
+    centre, still with camera-frame z = 1; pixels without one hit nothing.
     """
     backend = resolve_backend(backend)
     V = np.asarray(vertices, np.float64).reshape(-1, 3)
@@ -232,7 +242,12 @@ def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_m
     tri = np.full(width * height, -1, np.int64)
     t = np.full(width * height, np.nan)
     if len(F) and width > 0 and height > 0:
-        xy, _ = pixel_xy(K, 0, 0, width, height)       # row-major: ray index = v * width + u
+        xy, _ = pixel_xy(K, 0, 0, width, height, dist)  # row-major: ray index = v * width + u
+        rows = np.flatnonzero(np.isfinite(xy).all(1))   # pixels with a ray (all, without distortion)
+        if len(rows) == 0:
+            return tri.reshape(height, width), t.reshape(height, width)
+        if len(rows) < len(xy):
+            xy = xy[rows]
         V_cam = (V - C) @ R                              # camera frame
         if backend == "embree":
             D = np.concatenate([xy, np.ones((len(xy), 1))], 1) @ R.T
@@ -241,6 +256,8 @@ def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_m
         else:
             ray, face, hit_t = _numpy_first_hits(V_cam, F, xy, t_min, t_max, int(band))
         keep = np.isfinite(hit_t) & (hit_t <= t_max)
+        if len(rows) < width * height:
+            ray = rows[ray]
         tri[ray[keep]] = face[keep]
         t[ray[keep]] = hit_t[keep]
     return tri.reshape(height, width), t.reshape(height, width)

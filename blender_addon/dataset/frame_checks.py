@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import PurePosixPath, PureWindowsPath
 
+from ..core.distortion import MODELS as DISTORTION_MODELS
 from . import layout
 
 MAX_ID = 65535   # instance ids live in a 16-bit map
@@ -58,7 +59,18 @@ def _check_camera(camera) -> list[str]:
     K = camera.get("K")
     if _matrix(K, 3) and not (K[0][0] > 0 and K[1][1] > 0 and K[2] == [0, 0, 1]):
         out.append(f"camera.K: expected OpenCV intrinsics (fx, fy > 0, last row [0, 0, 1]), got {_short(K)}")
+    if "distortion" in camera:
+        out += _check_distortion(camera["distortion"])
     return out
+
+
+def _check_distortion(d) -> list[str]:
+    """meta ``camera.distortion``: ``{model, <that model's coefficients as numbers>}``."""
+    if not isinstance(d, dict) or d.get("model") not in DISTORTION_MODELS:
+        return [f"camera.distortion: expected {{model: {' | '.join(DISTORTION_MODELS)}, k1: ...}}, got {_short(d)}"]
+    names = DISTORTION_MODELS[d["model"]]
+    bad = [k for k, v in d.items() if k != "model" and (k not in names or not _is_num(v))]
+    return [f"camera.distortion.{k}: expected a {d['model']} coefficient (a number), got {_short(d[k])}" for k in bad]
 
 
 def _check_object(k: int, o) -> list[str]:

@@ -5,7 +5,9 @@ One ray per pixel through the pixel centre (integer ``(u, v)``), ``d = cam2world
 surface by :func:`synthblend.core.raycam.cast_camera_rays` (the project's one ray caster). ``d``'s
 camera-frame z is exactly 1, so the ray parameter of a hit IS its planar depth in meters. Hits
 nearer than the camera's ``clip_start`` or farther than ``clip_end`` (planar, as Cycles clips) are
-ignored.
+ignored. With a lens distortion (meta ``camera.distortion``) the ray of pixel (u, v) is the converged
+undistortion of ``K^-1 [u, v, 1]`` (core/distortion.py, still z = 1); a pixel without one (a fisheye
+ray at theta >= 90 deg) expects no surface.
 
 The same ray as the render's: Cycles writes its data passes (Z, object index) from the first sample
 of each pixel only, whose ray goes through the pixel centre plus the pixel filter table's value at
@@ -61,7 +63,7 @@ def render_frame(meta: dict, geometry: Geometry, backend: str = "auto", offset_p
     if len(F):
         t_min = float(cam.get("clip_start") or 0.0)
         t_max = float(cam.get("clip_end") or np.inf)
-        tri, t = cast_camera_rays(V, F, K, c2w, W, H, t_min, t_max, backend)
+        tri, t = cast_camera_rays(V, F, K, c2w, W, H, t_min, t_max, backend, dist=cam.get("distortion"))
         tri, t = tri.ravel(), t.ravel()
         hit = tri >= 0
         inst[hit] = face_id[tri[hit]]

@@ -34,7 +34,9 @@ def check_assets(config: Config) -> None:
     """Load every mesh once (catches corrupt, empty and unreadable files before rendering);
     all problems at once, each as ``file:line: scene.objects[i].mesh: what``. Then print the
     warnings (``core/asset_warnings.py``) to stderr."""
-    errors = config.asset_errors()
+    from ..core.features.lens import config_errors as lens_errors
+
+    errors = config.asset_errors() + lens_errors(config)   # + a lens distortion folding over the image
     if errors:
         raise ConfigErrors(errors)
     from ..core.asset_warnings import asset_warnings

@@ -7,19 +7,25 @@ Stream ``lens``. ``camera.distortion: {model, k1, ...}`` (values may be distribu
 ``camera.calibration`` file's distortion is used (core/camera_calib.py), constant for every frame; the
 config's key wins over the file's. Every frame's distortion is checked to be one-to-one over its
 image with its K (:func:`synthblend.core.distortion.check_invertible`): a fold would give a pixel
-two rays and no exact label (InputError, exit 2; the config check catches it at load for the
-values it can see). Runs right after the camera feature: K and the pose are drawn by then.
+two rays and no exact label (InputError, exit 2). :func:`config_errors` finds it before anything
+renders (``synthblend check`` and every run's plan): the camera and lens draws of the first
+:data:`FRAMES_CHECKED` frames and every combination of the bounds of random coefficients (with the
+first frame's K). Runs right after the camera feature: K and the pose are drawn by then.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 from ..distortion import MODELS, check_invertible
+from ..distortion_checks import corners
 from ..errors import InputError
+from .camera import sample as sample_camera
+from .context import SampleContext
 
 ORDER = 11  # right after the camera (core/features/__init__.py)
 
 PATH = "camera.distortion"
+FRAMES_CHECKED = 8
 
 
 def draw_distortion(ctx) -> dict | None:
@@ -75,3 +81,32 @@ def sample(ctx) -> None:
     if problem:
         raise InputError(PATH, f"frame {ctx.frame}: the distortion {describe(dist)} {problem}")
     cam.distortion = dist
+
+
+def config_errors(config) -> list:
+    """[ConfigError] for a distortion that folds over the image (one at most; [] when fine)."""
+    problem = _first_fold(config)
+    return [config.error(["camera", "distortion"], problem)] if problem else []
+
+
+def _first_fold(config) -> str | None:
+    cams = []
+    for frame in range(min(FRAMES_CHECKED, int(config.frames))):
+        ctx = SampleContext(config, config.seed, frame)
+        sample_camera(ctx)
+        dist = draw_distortion(ctx)
+        if dist is None:
+            return None
+        c = ctx.spec.camera
+        problem = check_invertible(c.K, *(int(x) for x in c.resolution), dist)
+        if problem:
+            return f"frame {frame}: the distortion {describe(dist)} {problem}"
+        cams.append(c)
+    pd = config.parsed["camera"].get("distortion")
+    if pd is None or not cams:
+        return None
+    for dist in corners(pd, pd["model"]):
+        problem = check_invertible(cams[0].K, *(int(x) for x in cams[0].resolution), dist)
+        if problem:
+            return f"its range includes {describe(dist)}, which {problem}"
+    return None
