@@ -33,6 +33,8 @@ class RenderedPasses:
     instance: np.ndarray           # HxW uint16 instance ids; 0 = nothing hit
     linear: np.ndarray | None = None   # HxWx3 float32 linear Combined (Rec.709); exposed by develop()
     exposure: dict | None = None   # meta "exposure" (set by develop())
+    position: np.ndarray | None = None  # HxWx3 float32 world position of the first hit, m, when the
+    #                                     Position pass is on (engine/features/lens.py: planar depth)
 
 
 def scratch_dir() -> Path:
@@ -65,7 +67,10 @@ def decode(path: Path, want_rgb: bool = True) -> RenderedPasses:
     lin = None
     if want_rgb:
         lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1).astype(np.float32)
-    return RenderedPasses(None, depth, instance, lin)
+    out = RenderedPasses(None, depth, instance, lin)
+    if any(k.endswith("Position.X") for k in ch):
+        out.position = np.stack([_channel(ch, ("Position",), c) for c in "XYZ"], axis=-1)
+    return out
 
 
 def develop(passes: RenderedPasses, spec, view) -> RenderedPasses:
@@ -84,12 +89,28 @@ def develop(passes: RenderedPasses, spec, view) -> RenderedPasses:
     return passes
 
 
+def _render_still(scene, path: Path) -> None:
+    """Render the frame and write its multilayer EXR to ``path``. Blender 5.0 cannot write a multilayer
+    EXR with a pixel aspect other than 1 ("Conflicting attributes ... 'pixelAspectRatio'"), which fx != fy
+    needs (camera.intrinsics): render with it, then save the result with aspect 1 (the same bytes)."""
+    aspect = (scene.render.pixel_aspect_x, scene.render.pixel_aspect_y)
+    if aspect == (1.0, 1.0):
+        bpy.ops.render.render(write_still=True)
+        return
+    bpy.ops.render.render(write_still=False)
+    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
+    try:
+        bpy.data.images["Render Result"].save_render(str(path), scene=scene)
+    finally:
+        scene.render.pixel_aspect_x, scene.render.pixel_aspect_y = aspect
+
+
 def render_passes(scene, scratch: Path, want_rgb: bool = True) -> RenderedPasses:
     """Render the current frame once and decode its passes."""
     path = scratch / "frame.exr"
     scene.render.filepath = str(path)
     scene.render.use_file_extension = False
-    bpy.ops.render.render(write_still=True)
+    _render_still(scene, path)
     try:
         return decode(path, want_rgb)
     finally:

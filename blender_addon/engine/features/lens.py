@@ -9,12 +9,13 @@ FrameSpec: K (``spec.camera.K``, pixels, OpenCV), the resolution and the drawn c
 (``spec.camera.distortion``); nothing is created per frame.
 
 Cycles' depth pass of a custom camera holds the distance along the ray (measured against the
-Position pass: 4e-7 m), not the planar depth of its perspective camera; :meth:`Lens.finish` turns it
-into planar depth (along the optical axis, the dataset's convention) with the cosine of each pixel's
-ray from :func:`synthblend.core.distortion.pixel_rays`, through the pixel centre moved by Cycles'
-first-sample filter offset (``dataset.verify_raycast.CYCLES_SAMPLE_OFFSET_PX``: the data passes'
-ray). Pixels whose ray does not exist (a fisheye ray at theta >= 90 deg, no converged inverse) are
-"no surface": depth 0, instance 0.
+Position pass: 4e-7 m), not the planar depth of its perspective camera. With the lens on, the
+Position pass (the first hit's world position, from the first sample like the depth and index passes;
+measured identical at 1 and 16 samples) is rendered too, and :meth:`Lens.finish` takes the planar
+depth (along the optical axis, the dataset's convention) as the hit's camera-frame z: exact whatever
+the ray, with no inverse of the distortion to compute per frame. Pixels whose ray does not exist (a
+fisheye ray at theta >= 90 deg, no converged inverse) are skipped by Cycles: no surface, depth 0,
+instance 0.
 
 Blender before 4.5 has no custom camera: a config with ``camera.distortion`` is refused there with an
 :class:`~synthblend.core.errors.InputError` (exit 2; docs/cameras.md says why no remap is offered).
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.features.lens import calibration_distortion
 from .. import compat
 
 OSL_SOURCE = Path(__file__).resolve().parent.parent / "osl" / "distorted_camera.osl"
@@ -73,34 +75,23 @@ def set_parameters(cam, params: dict) -> None:
             props[k] = v
 
 
-def ray_cosines(K, resolution, dist, offset_px=(0.0, 0.0)) -> np.ndarray:
-    """HxW cosine of the angle between each pixel's ray and the optical axis (NaN where the pixel
-    has no ray), for rays through the pixel centres moved by ``offset_px`` (u, v pixels)."""
-    from ...core.distortion import pixel_rays
-
-    K = np.array(K, float)
-    K[0, 2] -= float(offset_px[0])     # K'^-1 [u, v, 1] = K^-1 [u + du, v + dv, 1]
-    K[1, 2] -= float(offset_px[1])
-    d = pixel_rays(K, int(resolution[0]), int(resolution[1]), dist)
-    return d[..., 2] / np.linalg.norm(d, axis=-1)
-
-
-def planar_from_distance(distance: np.ndarray, cosines: np.ndarray):
-    """(planar depth float32, valid mask) from Cycles' distance along the ray (0 = nothing hit)."""
-    valid = np.isfinite(cosines) & (distance > 0)
-    planar = np.where(valid, distance.astype(np.float64) * np.where(valid, cosines, 0.0), 0.0)
-    return planar.astype(np.float32), valid
+def planar_depth(position: np.ndarray, cam2world, hit: np.ndarray) -> np.ndarray:
+    """HxW float32 planar depth (m, along the camera's optical axis; 0 where ``hit`` is False) of
+    the world points ``position`` (HxWx3) for a camera at ``cam2world`` (4x4, OpenCV axes)."""
+    M = np.asarray(cam2world, np.float64)
+    z = (position.astype(np.float64) - M[:3, 3]) @ M[:3, 2]
+    return np.where(hit, z, 0.0).astype(np.float32)
 
 
 class Lens:
-    """The engine side of ``camera.distortion``; inactive (no change to the camera) without it."""
+    """The engine side of ``camera.distortion`` (or a ``camera.calibration`` file's distortion);
+    inactive (no change to the camera) without one."""
 
     def __init__(self, builder):
         self.b = builder
-        self.active = bool(builder.config.parsed["camera"].get("distortion"))
+        c = builder.config.parsed["camera"]
+        self.active = bool(c.get("distortion")) or calibration_distortion(c.get("calibration")) is not None
         self.workdir = None
-        self._cos_key = None
-        self._cos = None
 
     def build(self) -> None:
         if not self.active:
@@ -117,6 +108,7 @@ class Lens:
         self.workdir = Path(tempfile.mkdtemp(prefix="synthblend-lens-", dir=base))
         atexit.register(self.close)                 # the .osl copy and Cycles' .oso of it
         use_custom_camera(self.b.camera.data, self.workdir)
+        self.b.view_layer.use_pass_position = True      # planar depth of the hits (finish)
 
     def apply(self, spec) -> None:
         if not self.active:
@@ -125,19 +117,15 @@ class Lens:
         set_parameters(self.b.camera.data, shader_parameters(c.K, c.resolution, c.distortion))
 
     def finish(self, spec, passes):
-        """The render's passes with planar depth and no-ray pixels cleared (see module doc)."""
+        """The render's passes with planar depth (see module doc)."""
         if not self.active:
             return passes
-        from ...dataset.verify_raycast import CYCLES_SAMPLE_OFFSET_PX
-
-        c = spec.camera
-        key = (np.asarray(c.K, float).tobytes(), tuple(c.resolution), repr(sorted((c.distortion or {}).items())))
-        if key != self._cos_key:
-            self._cos = ray_cosines(c.K, c.resolution, c.distortion, CYCLES_SAMPLE_OFFSET_PX)
-            self._cos_key = key
-        passes.depth, valid = planar_from_distance(passes.depth, self._cos)
-        passes.instance = np.where(valid, passes.instance, 0).astype(passes.instance.dtype)
-        passes.depth[passes.instance == 0] = 0.0
+        if passes.position is None:
+            raise RuntimeError("the distorted camera's render has no Position pass")
+        hit = passes.instance > 0
+        passes.depth = planar_depth(passes.position, spec.camera.cam2world, hit)
+        passes.instance = np.where(passes.depth > 0, passes.instance, 0).astype(passes.instance.dtype)
+        passes.position = None
         return passes
 
     def close(self) -> None:
