@@ -15,6 +15,10 @@ Automatic mode (``render.exposure: auto``, the default) meters the frame's own l
   the highlights; a black frame gets ``max_ev``.
 
 A pixel is *saturated* when any channel of the 8-bit display image is 255 (:func:`saturated_fraction`).
+Where the frame has a post-render augmentation (``augment``: brightness, contrast, noise), the
+metered EV is then lowered, by bisection, until the *augmented* image (the one written to ``rgb/``)
+has at most ``100 - percentile`` % saturated pixels (:func:`limit_saturation`); meta's
+``saturated_fraction`` is that of the written image.
 """
 from __future__ import annotations
 
@@ -54,6 +58,23 @@ def apply_ev(linear: np.ndarray, ev: float) -> np.ndarray:
     return (np.asarray(linear, np.float32) * np.float32(2.0 ** ev)).astype(np.float32)
 
 
+def limit_saturation(ev: float, image_at, limit: float, span: float = 8.0, steps: int = 12) -> float:
+    """The largest EV in [ev - span, ev] whose image ``image_at(ev) -> uint8`` has at most ``limit``
+    saturated pixels (bisection to span / 2**steps stops; ``ev - span`` if none has)."""
+    if saturated_fraction(image_at(ev)) <= limit:
+        return ev
+    lo, hi = ev - span, ev
+    if saturated_fraction(image_at(lo)) > limit:
+        return lo
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        if saturated_fraction(image_at(mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def saturated_fraction(rgb8: np.ndarray) -> float:
     """Share of pixels of an HxWx3 uint8 image with any channel at 255."""
     a = np.asarray(rgb8)
@@ -70,8 +91,18 @@ def frame_ev(setting: dict, linear: np.ndarray) -> float:
     return meter(linear, setting.get("auto"))
 
 
+def develop_ev(setting: dict, linear: np.ndarray, image_at) -> float:
+    """The frame's EV: fixed, or metered (:func:`meter`) and, for an auto frame whose written image
+    ``image_at(ev)`` (augmentation included) saturates more than ``100 - percentile`` %, lowered."""
+    ev = frame_ev(setting, linear)
+    if setting["mode"] == "auto":
+        p = {**AUTO_DEFAULTS, **(setting.get("auto") or {})}
+        ev = max(limit_saturation(ev, image_at, (100.0 - p["percentile"]) / 100.0), p["min_ev"])
+    return ev
+
+
 def exposure_meta(setting: dict, ev: float, rgb8: np.ndarray) -> dict:
-    """meta ``exposure``: mode, the EV applied (stops), the saturated share of the image."""
+    """meta ``exposure``: mode, the EV applied (stops), the saturated share of the written image."""
     out = {"mode": setting["mode"], "ev": float(ev), "saturated_fraction": saturated_fraction(rgb8)}
     if setting["mode"] == "auto":
         out["auto"] = {k: float(v) for k, v in {**AUTO_DEFAULTS, **(setting.get("auto") or {})}.items()}

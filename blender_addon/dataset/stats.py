@@ -7,6 +7,7 @@ REPORT_DIR/visible_pixels.png      visible-pixel counts per instance, by categor
 REPORT_DIR/box_sizes.png           bbox_visib width x height, by category
 REPORT_DIR/depth.png               histogram of valid depth (up to 200 evenly spaced frames)
 REPORT_DIR/sampled.png             one histogram per randomized parameter in meta "sampled"
+REPORT_DIR/saturation.png          saturated pixels per frame (dataset/saturation.py)
 REPORT_DIR/summary.json, summary.md
 ```
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import saturation
 from ._export import check_output_path, checked, labelled, open_input
 from .preview import category_colors
 from .writer import atomic_write_bytes, dumps_json
@@ -143,7 +145,12 @@ def make_stats(dataset_dir, out_dir) -> dict:
     inst_count, visible_count, pixel_sum = Counter(), Counter(), Counter()
     px_by_cat, boxes_by_cat = defaultdict(list), defaultdict(list)
     sampled = defaultdict(list)
+    saturated, metas = {}, []
     for f in checked(ds):
+        metas.append(f.meta)
+        frac = saturation.frame_saturation(f)
+        if frac is not None:
+            saturated[f.index] = frac
         objs = labelled(f)
         vis = [o for o in objs if int(o.get("px_count_visib") or 0) > 0]
         per_frame_objects.append(len(objs))
@@ -258,6 +265,12 @@ def make_stats(dataset_dir, out_dir) -> dict:
 
     _plot_sampled(out / "sampled.png", sampled_summary)
 
+    fig = _figure(7, 3.4)
+    ax = fig.subplots()
+    saturation.plot(ax, saturated)
+    ax.set_title("Saturated pixels per frame")
+    _save(fig, out / "saturation.png")
+
     def pct(v):
         return float(np.percentile(depth_all, v)) if depth_all.size else None
 
@@ -280,8 +293,9 @@ def make_stats(dataset_dir, out_dir) -> dict:
                     else None},
         "sampled": {k: {kk: vv for kk, vv in s.items() if not kk.startswith("_")}
                     for k, s in sorted(sampled_summary.items())},
+        "saturation": saturation.summarize(saturated, metas),
         "plots": ["objects_per_frame.png", "class_balance.png", "visible_pixels.png",
-                  "box_sizes.png", "depth.png", "sampled.png"],
+                  "box_sizes.png", "depth.png", "sampled.png", "saturation.png"],
     }
     atomic_write_bytes(out / "summary.json", dumps_json(summary).encode())
     atomic_write_bytes(out / "summary.md", _markdown(summary).encode())
@@ -316,5 +330,6 @@ def _markdown(s: dict) -> str:
         else:
             top = ", ".join(f"{a}: {b}" for a, b in list(v["counts"].items())[:6])
             lines.append(f"| `{k}` | categorical | {v['count']} | | | {top} |")
+    lines += saturation.markdown(s["saturation"])
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in s["plots"]]
     return "\n".join(lines) + "\n"

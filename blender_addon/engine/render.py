@@ -79,13 +79,19 @@ def develop(passes: RenderedPasses, spec, view) -> RenderedPasses:
     ``passes.linear`` to the exposed linear image, ``passes.rgb`` and ``passes.exposure`` (meta)."""
     if passes.linear is None:
         return passes
-    from ..core.exposure import apply_ev, exposure_meta, frame_ev
+    from ..core.exposure import apply_ev, develop_ev, exposure_meta
+    from ..core.image_augment import augment_image
 
     setting = spec.features.get("exposure") or {"mode": "fixed", "ev": 0.0}
-    ev = frame_ev(setting, passes.linear)
-    passes.linear = apply_ev(passes.linear, ev)
+    raw = passes.linear
+
+    def written(ev):            # the rgb/ image at this EV (augmentation included, as core/outputs.py writes it)
+        return augment_image(view.display8(apply_ev(raw, ev)), spec)
+
+    ev = develop_ev(setting, raw, written)
+    passes.linear = apply_ev(raw, ev)
     passes.rgb = view.display8(passes.linear)
-    passes.exposure = exposure_meta(setting, ev, passes.rgb)
+    passes.exposure = exposure_meta(setting, ev, augment_image(passes.rgb, spec))
     return passes
 
 
