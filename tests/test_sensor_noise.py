@@ -232,3 +232,38 @@ def test_rendered_wall_noise_matches_the_model_and_repeats_byte_for_byte(tmp_pat
         for folder, ext in (("depth_noisy", "exr"), ("rgb_noisy", "png"), ("rgb", "png")):
             a = (out / folder / f"{i:06d}.{ext}").read_bytes()
             assert a == (out2 / folder / f"{i:06d}.{ext}").read_bytes(), (folder, i)
+
+
+@pytest.mark.parametrize("noise,key,words", [
+    ({"model": "tof", "baseline_m": 0.05}, "camera.depth_noise.baseline_m", "applies to model structured_light"),
+    ({"model": "structured_light", "sigma_per_m": 0.01}, "camera.depth_noise.sigma_per_m", "applies to model tof"),
+    ({"min_depth_m": 3.0, "max_depth_m": {"uniform": [2, 4]}}, "camera.depth_noise.max_depth_m", "greater than"),
+    ({"model": "lidar"}, "camera.depth_noise.model", "allowed"),
+    ({"edge_dropout": 1.5}, "camera.depth_noise.edge_dropout", "<= 1"),
+])
+def test_bad_depth_noise_keys_exit_2_naming_the_key(tmp_path, noise, key, words):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({"render": {"outputs": ["depth", "depth_noisy"]}, "camera": {"depth_noise": noise}}))
+    r = run_cli("check", p)
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip().splitlines()[0]
+    assert key in line and words in line and "Traceback" not in r.stderr
+
+
+def test_parameters_drawn_per_frame_recorded_and_absent_without_the_output():
+    from synthblend.core.config import config_from_dict
+    from synthblend.core.sampling import sample
+    cfg = config_from_dict({"render": {"outputs": ["depth", "depth_noisy", "rgb", "rgb_noisy"]},
+                            "camera": {"depth_noise": {"disparity_sigma_px": {"uniform": [0.05, 0.1]}},
+                                       "rgb_noise": {"full_well_e": {"loguniform": [1000, 20000]}}}})
+    a, b = sample(cfg, 1, 0), sample(cfg, 1, 1)
+    pa = a.features["sensor_noise"]
+    assert pa["depth_noise"]["disparity_sigma_px"] == a.sampled["camera.depth_noise.disparity_sigma_px"]
+    assert pa["rgb_noise"]["full_well_e"] == a.sampled["camera.rgb_noise.full_well_e"]
+    assert pa["depth_noise"]["focal_px"] == a.camera.K[0][0]
+    assert "sigma_m" not in pa["depth_noise"]                      # the other model's keys are not recorded
+    assert pa != b.features["sensor_noise"]
+    plain = sample(config_from_dict({}), 1, 0)
+    assert "sensor_noise" not in plain.features
+    defaults = sample(config_from_dict({"render": {"outputs": ["depth", "depth_noisy"]}}), 1, 0)
+    assert defaults.features["sensor_noise"]["depth_noise"]["model"] == "structured_light"

@@ -15,6 +15,7 @@ from .library import is_library, is_library_entry, max_instances, resolve_librar
 from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
+from .sensor_noise import check_config as check_sensor
 from .supports import check_supports
 from .up_axis import AXES, axis_rotation, default_up_axis
 from .urdf_objects import check_entry as check_urdf
@@ -50,6 +51,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
         if cam["clip_start"] >= cam["clip_end"]:
             v.err(["camera", "clip_end"], "must be greater than clip_start")
     check_distortion(v, data, parsed)
+    check_sensor(v, data, parsed)
     try:
         check_randomization(v, data, parsed)
     except (TypeError, AttributeError, KeyError, IndexError, ValueError):
