@@ -111,22 +111,6 @@ def _render_still(scene, path: Path) -> None:
         scene.render.pixel_aspect_x, scene.render.pixel_aspect_y = aspect
 
 
-def _render_still(scene, path: Path) -> None:
-    """Render the frame and write its multilayer EXR to ``path``. Blender 5.0 cannot write a multilayer
-    EXR with a pixel aspect other than 1 ("Conflicting attributes ... 'pixelAspectRatio'"), which fx != fy
-    needs (camera.intrinsics): render with it, then save the result with aspect 1 (the same bytes)."""
-    aspect = (scene.render.pixel_aspect_x, scene.render.pixel_aspect_y)
-    if aspect == (1.0, 1.0):
-        bpy.ops.render.render(write_still=True)
-        return
-    bpy.ops.render.render(write_still=False)
-    scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
-    try:
-        bpy.data.images["Render Result"].save_render(str(path), scene=scene)
-    finally:
-        scene.render.pixel_aspect_x, scene.render.pixel_aspect_y = aspect
-
-
 def render_passes(scene, scratch: Path, want_rgb: bool = True) -> RenderedPasses:
     """Render the current frame once and decode its passes."""
     path = scratch / "frame.exr"
