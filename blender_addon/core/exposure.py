@@ -41,10 +41,13 @@ def luminance(linear: np.ndarray) -> np.ndarray:
 def meter(linear: np.ndarray, params: dict | None = None) -> float:
     """The automatic EV of an HxWx3 linear image (module docstring), in stops."""
     p = {**AUTO_DEFAULTS, **(params or {})}
-    lin = np.nan_to_num(np.asarray(linear, np.float64)[..., :3], nan=0.0, posinf=0.0, neginf=0.0)
-    lin = np.maximum(lin, 0.0)
-    med = float(np.median(lin @ LUMA)) if lin.size else 0.0
-    high = float(np.percentile(lin.max(axis=-1), p["percentile"])) if lin.size else 0.0
+    lin = np.asarray(linear, np.float32)[..., :3]
+    if not np.isfinite(lin).all():
+        lin = np.nan_to_num(lin, nan=0.0, posinf=0.0, neginf=0.0)
+    if not lin.size:
+        return float(p["max_ev"])
+    med = max(float(np.median(lin @ LUMA.astype(np.float32))), 0.0)
+    high = max(float(np.percentile(lin.max(axis=-1), p["percentile"])), 0.0)
     ev = p["max_ev"]
     if med > 0:
         ev = min(ev, math.log2(p["key"] / med))
@@ -58,7 +61,7 @@ def apply_ev(linear: np.ndarray, ev: float) -> np.ndarray:
     return (np.asarray(linear, np.float32) * np.float32(2.0 ** ev)).astype(np.float32)
 
 
-def limit_saturation(ev: float, image_at, limit: float, span: float = 8.0, steps: int = 12) -> float:
+def limit_saturation(ev: float, image_at, limit: float, span: float = 8.0, steps: int = 9) -> float:
     """The largest EV in [ev - span, ev] whose image ``image_at(ev) -> uint8`` has at most ``limit``
     saturated pixels (bisection to span / 2**steps stops; ``ev - span`` if none has)."""
     if saturated_fraction(image_at(ev)) <= limit:
