@@ -102,6 +102,10 @@ class Lens:
             raise InputError(where, f"needs Blender 4.5 or newer (a Cycles custom OSL camera); this is "
                              f"Blender {compat.version_string()}: remove camera.distortion or render with "
                              "the bpy 5.0 module")
+        if self.b.gpu_backend not in (None, "OPTIX"):
+            raise InputError(f"{cfg.path}: render.device" if cfg.path else "render.device",
+                             f"a distorted lens (camera.distortion) renders on the CPU or an OptiX GPU; "
+                             f"this GPU has {self.b.gpu_backend} only: use device: cpu")
         if cfg.parsed["camera"].get("dof"):
             raise InputError(where, "depth of field (camera.dof) with a distorted lens is not supported")
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
@@ -115,6 +119,14 @@ class Lens:
             return
         c = spec.camera
         set_parameters(self.b.camera.data, shader_parameters(c.K, c.resolution, c.distortion))
+        # K lives in the shader's parameters. Blender's lens shift moves the custom camera's raster
+        # position too (measured: shift_x 0.1 moved every ray by 0.1 W px) and fx != fy needs no pixel
+        # aspect here: no shift, square pixels (the camera feature sets both for Blender's own
+        # perspective camera, which this lens replaces; focal length and sensor have no effect).
+        cam = self.b.camera.data
+        cam.shift_x = cam.shift_y = 0.0
+        r = self.b.scene.render
+        r.pixel_aspect_x = r.pixel_aspect_y = 1.0
 
     def finish(self, spec, passes):
         """The render's passes with planar depth (see module doc)."""
