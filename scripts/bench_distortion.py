@@ -7,8 +7,9 @@ conversion) against the pinhole camera, at the same image size.
     python scripts/bench_distortion.py --resolution 640 480 --frames 8 --repeat 5
 
 One scene (five primitives on a ground plane, random camera and poses per frame) in three lenses:
-``pinhole`` (no ``camera.distortion``), ``opencv`` (k1 drawn per frame in [-0.3, -0.2], k2, p1, p2,
-k3) and ``fisheye`` (OpenCV fisheye, k1..k4, a wide K that sees past 90 degrees in the corners), and
+``opencv`` (k1 drawn per frame in [-0.3, -0.2], k2, p1, p2, k3) against ``pinhole`` (the same K, no
+``camera.distortion``), and ``fisheye`` (OpenCV fisheye, k1..k4, a 12 mm lens: fx = W / 3, past 90
+degrees in the corners) against ``pinhole_wide`` (the same K, no distortion), and
 two modes: ``gt_only`` (depth, instance, semantic: the 1-sample ground-truth path) and ``draft``
 (``render.quality: draft`` with rgb). Each run is one process rendering ``--frames`` frames through
 :class:`synthblend.engine.worker.FrameRenderer` and timing every frame (its per-stage seconds); the
@@ -52,8 +53,12 @@ LENSES = {
     "pinhole": None,
     "opencv": {"model": "opencv", "k1": {"uniform": [-0.3, -0.2]}, "k2": 0.08, "p1": 0.001,
                "p2": -0.001, "k3": -0.01},
+    "pinhole_wide": None,
     "fisheye": {"model": "fisheye", "k1": -0.02, "k2": 0.003, "k3": -0.0005, "k4": 0.0001},
 }
+#: what each lens is compared with: the pinhole of the same K
+BASE = {"pinhole": "pinhole", "opencv": "pinhole", "pinhole_wide": "pinhole_wide", "fisheye": "pinhole_wide"}
+WIDE_LENS_MM = 12.0          # fisheye and its pinhole: 12 mm on the 36 mm sensor (fx = W / 3)
 
 
 def config(resolution, mode: str, lens: str) -> dict:
@@ -62,8 +67,8 @@ def config(resolution, mode: str, lens: str) -> dict:
            "azimuth_deg": {"uniform": [0, 360]}}
     if LENSES[lens] is not None:
         cam["distortion"] = LENSES[lens]
-    if lens == "fisheye":
-        cam["focal_length_mm"] = 12.0            # about 120 degrees across the width at 36 mm sensor
+    if lens in ("fisheye", "pinhole_wide"):
+        cam["focal_length_mm"] = WIDE_LENS_MM
     render = {"resolution": [W, H], "outputs": ["depth", "instance", "semantic"]}
     if mode == "draft":
         render = {**render, "quality": "draft", "outputs": ["rgb", "depth", "instance", "semantic"]}
@@ -102,7 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="synthblend-bench-lens-"))
-    lenses = ["pinhole", *[x for x in a.lenses if x != "pinhole"]]
+    lenses = [x for x in LENSES if x in a.lenses or x in {BASE[y] for y in a.lenses}]
     results = {"settings": {"resolution": a.resolution, "frames_per_run": a.frames, "repeat": a.repeat,
                             "cpus": os.cpu_count()}, "modes": {}}
     for mode in a.modes:
@@ -115,8 +120,9 @@ def main(argv=None) -> int:
             for lens in lenses:
                 runs[lens].append(run_child(paths[lens], tmp / f"{mode}_{lens}_{k}", a.frames))
         summ = {lens: summarize(rs) for lens, rs in runs.items()}
-        base = summ["pinhole"]
-        for s in summ.values():
+        for lens, s in summ.items():
+            base = summ[BASE[lens]]
+            s["vs"] = BASE[lens]
             s["ratio_frame"] = s["frame_ms"] / base["frame_ms"]
             s["ratio_render"] = s["render_ms"] / base["render_ms"]
         results["modes"][mode] = summ
@@ -129,7 +135,7 @@ def main(argv=None) -> int:
     for mode, summ in results["modes"].items():
         print(f"  {mode}:")
         for lens, s in summ.items():
-            print(f"    {lens:8s} frame {s['frame_ms']:7.1f} ms (x{s['ratio_frame']:.3f})  render "
+            print(f"    {lens:12s} frame {s['frame_ms']:7.1f} ms (x{s['ratio_frame']:.3f} vs {s['vs']})  render "
                   f"{s['render_ms']:7.1f} ms (x{s['ratio_render']:.3f})  first frame {s['first_frame_ms']:7.1f} ms"
                   f"  build {s['build_s']:.2f} s  [{s['n_frames']} frames]")
     return 0
