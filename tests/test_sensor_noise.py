@@ -267,3 +267,13 @@ def test_parameters_drawn_per_frame_recorded_and_absent_without_the_output():
     assert "sensor_noise" not in plain.features
     defaults = sample(config_from_dict({"render": {"outputs": ["depth", "depth_noisy"]}}), 1, 0)
     assert defaults.features["sensor_noise"]["depth_noise"]["model"] == "structured_light"
+
+
+@pytest.mark.render
+def test_rgb_noisy_without_rgb_still_renders_colour(tmp_path):
+    cfg = {**WALL, "frames": 1, "render": {**WALL["render"], "outputs": ["depth", "instance", "rgb_noisy"]}}
+    out = _render(tmp_path, cfg)
+    assert not (out / "rgb").exists()
+    img = open_dataset(out)[0].load("rgb_noisy")
+    assert img.shape == (72, 96, 3) and img.std() > 1           # a lit, noisy image, not black
+    assert load_meta(out, 0)["exposure"]["mode"] == "fixed"
