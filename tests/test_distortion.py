@@ -253,3 +253,96 @@ def test_cli_check_exit_2(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "camera.distortion: frame 0" in r.stderr and "Traceback" not in r.stderr
     assert not (out / "meta").exists()
+
+
+# ------------------------------------------------- ground truth of a distorted camera (pure, vs OpenCV)
+
+def _cv_rays(K, W, H, dist):
+    """Undistorted normalized xy of every pixel centre by OpenCV (tight), row-major."""
+    vv, uu = np.mgrid[0:H, 0:W]
+    uv = np.stack([uu.ravel(), vv.ravel()], 1).astype(np.float64).reshape(-1, 1, 2)
+    if dist["model"] == "fisheye":
+        return cv2.fisheye.undistortPoints(uv, K, D.coefficients(dist), criteria=TIGHT).reshape(-1, 2)
+    return cv2.undistortPointsIter(uv, K, D.coefficients(dist), None, None, TIGHT).reshape(-1, 2)
+
+
+def _inside_triangle(xy, tri_cam):
+    """Whether the rays (x, y, 1) meet the camera-frame triangle (its projection on z = 1)."""
+    q = tri_cam[:, :2] / tri_cam[:, 2:]
+    a, b, c = q
+
+    def side(p0, p1):
+        return (p1[0] - p0[0]) * (xy[:, 1] - p0[1]) - (p1[1] - p0[1]) * (xy[:, 0] - p0[0])
+    s1, s2, s3 = side(a, b), side(b, c), side(c, a)
+    return ((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0))
+
+
+@pytest.mark.parametrize("W,H,K,dist", [OPENCV_CASES[0], OPENCV_CASES[2], FISHEYE_CASES[0]])
+def test_ray_cast_and_amodal_use_the_undistorted_rays(W, H, K, dist):
+    from synthblend.core.groundtruth3d import amodal_mask
+    from synthblend.core.raycam import cast_camera_rays
+
+    K = np.array(K)
+    W, H = W // 4, H // 4
+    K = K.copy()
+    K[:2] /= 4.0
+    K[:2, 2] += 0.5 / 4 - 0.5                                # the same lens on a 4x smaller sensor
+    tri = np.array([[-0.5, -0.4, 1.5], [0.6, -0.1, 1.2], [-0.1, 0.5, 1.8]])   # camera frame
+    plane = np.array([[-50, -50, 3.0], [50, -50, 3.0], [50, 50, 3.0], [-50, 50, 3.0]])
+    V = np.concatenate([tri, plane])
+    F = np.array([[0, 1, 2], [3, 4, 5], [3, 5, 6]])
+    face, t = cast_camera_rays(V, F, K, np.eye(4), W, H, 0.01, 100.0, backend="numpy", dist=dist)
+    xy = _cv_rays(K, W, H, dist)
+    has = np.isfinite(xy).all(1)
+    if dist["model"] == "fisheye":                          # OpenCV clamps theta_d: use only its valid range
+        xd = D.pixels_to_distorted(np.argwhere(np.ones((H, W)))[:, ::-1].astype(float), K)
+        has &= np.hypot(xd[:, 0], xd[:, 1]) < np.pi / 2 - 1e-3
+    exp_tri = _inside_triangle(xy, tri) & has
+    got = face.ravel()
+    assert np.mean((got[has] == 0) == exp_tri[has]) > 0.998
+    # the plane: planar depth 3 exactly wherever the ray reaches it and the triangle is not in front
+    on_plane = has & ~exp_tri
+    assert np.allclose(t.ravel()[on_plane & (got >= 1)], 3.0, rtol=1e-12)
+    pin, _ = cast_camera_rays(V, F, K, np.eye(4), W, H, 0.01, 100.0, backend="numpy")
+    assert np.mean(pin.ravel() != got) > 0.005                          # the distortion matters here
+    m = amodal_mask(tri, np.array([[0, 1, 2]]), K, (W, H), (0.01, 100.0), dist).ravel()
+    assert np.mean(m[has] == exp_tri[has]) > 0.998
+    assert np.array_equal(m, got == 0)                     # the same rays as the whole-image cast
+
+
+def test_keypoints_and_boxes_project_through_the_distortion():
+    from synthblend.core.groundtruth3d import bbox3d, keypoints
+
+    K = np.array([[100.0, 0, 99.5], [0, 100.0, 99.5], [0, 0, 1]])
+    dist = {"model": "opencv", "k1": -0.3}
+    pts = [("a", (0.2, -0.1, 1.0)), ("fold", (1.9, 0.0, 1.0)), ("behind", (0.0, 0.0, -1.0))]
+    kps = keypoints(pts, np.eye(4), K, (200, 200), (0.01, 100.0), np.zeros((0, 3)), np.zeros((0, 3), int), dist)
+    ref, _ = cv2.projectPoints(np.array([p for _, p in pts[:2]]), np.zeros(3), np.zeros(3), K, D.coefficients(dist))
+    assert np.allclose([k["uv"] for k in kps[:2]], ref.reshape(-1, 2), atol=1e-9)
+    assert kps[0]["visibility"] == 2
+    # "fold" projects inside the image (u = 84) through the far branch of r (1 - 0.3 r^2): not its pixel
+    assert -0.5 < kps[1]["uv"][0] < 199.5 and kps[1]["visibility"] == 0
+    assert kps[2]["visibility"] == 0 and all(np.isnan(kps[2]["uv"]))
+    V = np.array([[-0.1, -0.1, 0.9], [0.1, 0.1, 1.1]])
+    b = bbox3d(V, np.eye(4), K, dist)
+    ref, _ = cv2.projectPoints(np.array(b["corners_cam"]), np.zeros(3), np.zeros(3), K, D.coefficients(dist))
+    assert np.allclose(b["corners_px"], ref.reshape(-1, 2), atol=1e-9)
+    assert bbox3d(V, np.eye(4), K)["corners_px"] != b["corners_px"]
+
+
+def test_preview_grid_is_straight_lines_through_opencv():
+    from synthblend.dataset.preview_lens import grid_lines
+
+    W, H, K, dist = OPENCV_CASES[0]
+    K = np.array(K)
+    lines = grid_lines(K, W, H, dist, n=5, samples=50)
+    assert len(lines) == 10
+    for uv in lines:
+        ok = np.isfinite(uv[:, 0])
+        assert ok.sum() > 10
+        xy = cv2.undistortPointsIter(uv[ok].reshape(-1, 1, 2), K, D.coefficients(dist), None, None,
+                                     TIGHT).reshape(-1, 2)
+        # straight in the undistorted plane: one coordinate constant
+        assert min(np.ptp(xy[:, 0]), np.ptp(xy[:, 1])) < 1e-9
+    # and curved in the image (barrel distortion bends them)
+    assert max(min(np.ptp(uv[np.isfinite(uv[:, 0]), 0]), np.ptp(uv[np.isfinite(uv[:, 0]), 1])) for uv in lines) > 3

@@ -340,3 +340,48 @@ def _check_rgb_frame(out: Path, i: int) -> int:
         assert abs(dk.sum() / cov.sum() - 1) < 0.03             # and as much of it
         checked += 1
     return checked
+
+
+def test_verify_exports_and_preview_of_a_distorted_dataset(dataset, tmp_path):
+    """``synthblend verify`` passes on it and fails once meta forgets the distortion; COCO carries
+    the model in ``images[].camera``; BOP masks are the distorted camera's (the independent cast)
+    and the export warns that BOP cannot hold the model; the preview draws it."""
+    import shutil
+    import warnings
+
+    from PIL import Image
+
+    r = run_cli("verify", dataset)
+    assert r.returncode == 0 and "PASS" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+    bad = tmp_path / "forgot"
+    shutil.copytree(dataset, bad)
+    for p in sorted((bad / "meta").glob("*.json")):
+        m = json.loads(p.read_text())
+        del m["camera"]["distortion"]
+        p.write_text(json.dumps(m))
+    r = run_cli("verify", bad)
+    assert r.returncode != 0 and "FAIL" in r.stdout
+
+    from synthblend.dataset.bop import export_bop
+    from synthblend.dataset.coco import export_coco
+    export_coco(dataset, tmp_path / "coco")
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    meta0, inst0, _ = _load(dataset, 0)
+    assert coco["images"][0]["camera"] == {"K": meta0["camera"]["K"], "distortion": meta0["camera"]["distortion"]}
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        export_bop(dataset, tmp_path / "bop")
+    assert any("lens distortion" in str(x.message) for x in w)
+    gt = json.loads((tmp_path / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())["0"]
+    labelled = [o for o in meta0["objects"] if o["category_id"] > 0]
+    assert len(gt) == len(labelled)
+    for k, o in enumerate(labelled):
+        mask = np.asarray(Image.open(tmp_path / "bop" / "train_pbr" / "000000" / "mask" / f"000000_{k:06d}.png")) > 0
+        alone, _, _ = cast(meta0, dataset, only=o["instance_id"])
+        assert (mask != ((alone > 0) | (inst0 == o["instance_id"]))).sum() <= max(3, 0.01 * mask.sum())
+
+    from synthblend.dataset.preview import make_preview
+    png = make_preview(dataset, tmp_path / "p.png", frames=[0])
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    yellow = (img[..., 0] > 230) & (img[..., 1] > 190) & (img[..., 1] < 235) & (img[..., 2] < 80)
+    assert yellow.sum() > 200                                    # the distortion grid and its label

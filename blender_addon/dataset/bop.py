@@ -72,12 +72,14 @@ class _MeshCache:
         return self._meshes[rel]
 
 
-def silhouette(mesh, obj2cam: np.ndarray, K: np.ndarray, W: int, H: int, pad: bool = True):
+def silhouette(mesh, obj2cam: np.ndarray, K: np.ndarray, W: int, H: int, pad: bool = True, dist=None):
     """Amodal silhouette of ``mesh`` (local frame) seen through ``K`` with pose ``obj2cam``.
 
     A ray is cast through each pixel centre ``K^-1 [u, v, 1]`` (in the mesh's local frame, so one
     acceleration structure serves every pose). With ``pad`` the canvas is ``[-W, 2W) x [-H, 2H)``
-    as in bop_toolkit. Returns ``(mask over the canvas, (x0, y0) of the canvas)``.
+    as in bop_toolkit. With ``dist`` (a lens distortion, core/distortion.py) each pixel's ray is its
+    undistorted direction and the canvas is the image (a lens has no image beyond its sensor; pass
+    ``pad=False``). Returns ``(mask over the canvas, (x0, y0) of the canvas)``.
     """
     x0, y0, x1, y1 = (-W, -H, 2 * W, 2 * H) if pad else (0, 0, W, H)
     obj2cam = np.asarray(obj2cam, float)
@@ -85,26 +87,34 @@ def silhouette(mesh, obj2cam: np.ndarray, K: np.ndarray, W: int, H: int, pad: bo
     mask = np.zeros((y1 - y0, x1 - x0), bool)
     if len(mesh.faces) == 0 or np.all(v_cam[:, 2] <= 0):
         return mask, (x0, y0)
-    if np.all(v_cam[:, 2] > 1e-9):  # limit the rays to the projected box
-        uv = v_cam @ np.asarray(K, float).T
-        uv = uv[:, :2] / uv[:, 2:3]
-        lo = np.floor(uv.min(0)).astype(np.int64) - 1
-        hi = np.ceil(uv.max(0)).astype(np.int64) + 1
-        bx0, by0 = max(x0, lo[0]), max(y0, lo[1])
-        bx1, by1 = min(x1, hi[0] + 1), min(y1, hi[1] + 1)
+    if dist:    # a distorted camera: every pixel of the image, through its undistorted ray
+        from ..core.distortion import pixel_xy
+        xy, shape = pixel_xy(K, 0, 0, W, H, dist)
+        bx0, by0, bx1, by1 = 0, 0, W, H
+        d_cam = np.concatenate([xy, np.ones((len(xy), 1))], 1)
     else:
-        bx0, by0, bx1, by1 = x0, y0, x1, y1
-    if bx0 >= bx1 or by0 >= by1:
-        return mask, (x0, y0)
-    vv, uu = np.mgrid[by0:by1, bx0:bx1]
-    pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
-    d_cam = pix @ np.linalg.inv(K).T
+        if np.all(v_cam[:, 2] > 1e-9):  # limit the rays to the projected box
+            uv = v_cam @ np.asarray(K, float).T
+            uv = uv[:, :2] / uv[:, 2:3]
+            lo = np.floor(uv.min(0)).astype(np.int64) - 1
+            hi = np.ceil(uv.max(0)).astype(np.int64) + 1
+            bx0, by0 = max(x0, lo[0]), max(y0, lo[1])
+            bx1, by1 = min(x1, hi[0] + 1), min(y1, hi[1] + 1)
+        else:
+            bx0, by0, bx1, by1 = x0, y0, x1, y1
+        if bx0 >= bx1 or by0 >= by1:
+            return mask, (x0, y0)
+        vv, uu = np.mgrid[by0:by1, bx0:bx1]
+        shape = vv.shape
+        pix = np.stack([uu.ravel(), vv.ravel(), np.ones(uu.size)], 1).astype(np.float64)
+        d_cam = pix @ np.linalg.inv(K).T
     cam2obj = np.linalg.inv(obj2cam)
     d_obj = d_cam @ cam2obj[:3, :3].T
     d_obj /= np.linalg.norm(d_obj, axis=1, keepdims=True)
-    o_obj = np.broadcast_to(cam2obj[:3, 3], d_obj.shape)
-    hit = mesh.ray.intersects_any(o_obj, d_obj)
-    mask[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] = hit.reshape(vv.shape)
+    ray = np.flatnonzero(np.isfinite(d_obj).all(1))      # a fisheye pixel past 90 deg has no ray
+    hit = np.zeros(len(d_obj), bool)
+    hit[ray] = mesh.ray.intersects_any(np.broadcast_to(cam2obj[:3, 3], (len(ray), 3)), d_obj[ray])
+    mask[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] = hit.reshape(shape)
     return mask, (x0, y0)
 
 
@@ -224,7 +234,7 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
                                      "depth_scale": depth_scale})
 
     scenes: dict[int, dict] = {}
-    n_gt, n_clipped = 0, 0
+    n_gt, n_clipped, n_distorted = 0, 0, 0
     for frame in ds:
         scene_id, im_id = frame.index // SCENE_SIZE, frame.index
         sd = out / SPLIT / f"{scene_id:06d}"
@@ -242,6 +252,8 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
 
         K = frame.K
         w2c = frame.world2cam
+        dist = (frame.meta.get("camera") or {}).get("distortion")
+        n_distorted += bool(dist)
         sc["camera"][str(im_id)] = {"cam_K": K.ravel().tolist(), "depth_scale": depth_scale,
                                     "cam_R_w2c": w2c[:3, :3].ravel().tolist(),
                                     "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist()}
@@ -253,7 +265,7 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
             obj_id = models[(str(o["mesh"]), _scale_key(s))][0]
             gts.append({"cam_R_m2c": R.ravel().tolist(),
                         "cam_t_m2c": (m2c[:3, 3] * 1000.0).tolist(), "obj_id": obj_id})
-            big, (x0, y0) = silhouette(meshes.get(str(o["mesh"])), m2c, K, W, H, pad=True)
+            big, (x0, y0) = silhouette(meshes.get(str(o["mesh"])), m2c, K, W, H, pad=not dist, dist=dist)
             visib = inst == int(o["instance_id"])
             amodal = big[-y0:-y0 + H, -x0:-x0 + W] | visib  # visible pixels are silhouette too
             px_all = int(big.sum() + (visib & ~big[-y0:-y0 + H, -x0:-x0 + W]).sum())
@@ -279,6 +291,10 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
         write_json(sd / "scene_camera.json", sc["camera"])
         write_json(sd / "scene_gt_info.json", sc["info"])
     finish_export(out, "bop", ds)
+    if n_distorted:
+        warnings.warn(f"{n_distorted} frames have a lens distortion, which the BOP format cannot hold "
+                      "(scene_camera.json has cam_K only): their images and masks are those of the "
+                      "distorted camera; meta/ keeps the model (README: exports)", stacklevel=2)
     if n_clipped:
         warnings.warn(f"{n_clipped} depth pixels are beyond {65535 * depth_scale / 1000:.3f} m "
                       f"(uint16 x depth_scale {depth_scale} mm) and were written as 0; "

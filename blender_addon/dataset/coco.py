@@ -85,7 +85,7 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bo
         h, w = inst.shape
         image_id = frame.index + 1
         images.append({"id": image_id, "file_name": file_name, "width": int(w), "height": int(h),
-                       "frame": frame.index})
+                       "frame": frame.index, **_camera(frame)})
         for o in labelled(frame):
             iid, cid = int(o["instance_id"]), int(o["category_id"])
             if cid not in cat_ids:
@@ -120,3 +120,13 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bo
     finish_export(out, "coco", ds)
     return {"images": len(images), "annotations": len(annotations),
             "annotations_json": str(Path(out) / "annotations.json")}
+
+
+def _camera(frame) -> dict:
+    """``{"camera": {"K", "distortion"}}`` for a frame of a distorted camera (COCO has no camera
+    field; readers ignore extra keys of ``images[]``, so its model and coefficients travel there),
+    else ``{}`` (exports of pinhole datasets stay as they were)."""
+    dist = (frame.meta.get("camera") or {}).get("distortion")
+    if not dist:
+        return {}
+    return {"camera": {"K": frame.K.tolist(), "distortion": dict(dist)}}

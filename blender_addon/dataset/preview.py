@@ -1,4 +1,6 @@
 """Contact sheet of a dataset: per frame RGB, 2-D boxes, instance ids, semantic classes and depth.
+A frame with a lens distortion (meta ``camera.distortion``) gets, on its RGB panel, the images of
+straight lines through that distortion (:mod:`.preview_lens`) and its model in the row label.
 
 Colours are stable: a category has the same colour in the boxes, the semantic map and the legend
 in every preview; an instance id always gets the same colour.
@@ -88,6 +90,21 @@ def _text_color(rgb) -> str:
     return "black" if 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55 else "white"
 
 
+def _draw_distortion(ax, frame, W: int, H: int, fontsize: float) -> None:
+    """Straight lines as the frame's distorted camera sees them, and the model, on the RGB panel."""
+    dist = (frame.meta.get("camera") or {}).get("distortion")
+    if not dist:
+        return
+    from .preview_lens import describe, grid_lines
+
+    for uv in grid_lines(frame.K, W, H, dist):
+        ax.plot(uv[:, 0], uv[:, 1], color=(1.0, 0.85, 0.1), linewidth=0.6, alpha=0.8)
+    ax.set_xlim(-0.5, W - 0.5)
+    ax.set_ylim(H - 0.5, -0.5)
+    ax.text(0.0, H - 0.5, describe(dist), fontsize=fontsize - 2, color="black", va="top", ha="left",
+            clip_on=False, bbox={"facecolor": (1.0, 0.85, 0.1), "edgecolor": "none", "pad": 1.0, "alpha": 0.85})
+
+
 def make_preview(dataset_dir, out_png, frames=None) -> Path:
     """Write a contact sheet PNG of ``frames`` (frame indices; default: up to 6, evenly spread)."""
     import matplotlib
@@ -125,6 +142,7 @@ def make_preview(dataset_dir, out_png, frames=None) -> Path:
         ax[0].imshow(rgb if rgb is not None else blank, interpolation="nearest")
         ax[0].set_ylabel(f"frame {f.index}\n{len(visible)}/{len(labelled_objs)} visible",
                          fontsize=fontsize + 1)
+        _draw_distortion(ax[0], f, W, H, fontsize)
         ax[1].imshow(rgb if rgb is not None else blank, interpolation="nearest")
         for o in visible:
             x, y, w, h = o["bbox_visib"]
