@@ -50,6 +50,7 @@ camera:
   distance: {normal: [2, 0.2], clip: [1.5, 2.5]}
   elevation_deg: {uniform: [20, 60]}
   azimuth_deg: {choice: [0, 90, 180]}
+  distortion: {model: fisheye, k1: {uniform: [0.01, 0.03]}, k2: -0.002}
 lighting:
   type: {choice: [point, area]}
   count: 2
