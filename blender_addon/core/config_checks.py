@@ -33,6 +33,8 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
+    if (data.get("scene") or {}).get("views") is not None and data.get("sequence") is not None:
+        v.err(["scene", "views"], "give scene.views or sequence, not both (a sequence's frames are its views)")
     ground = (data.get("scene") or {}).get("ground")
     n_supports = len((data.get("scene") or {}).get("supports") or [])
     if n_instances + bool(ground) + n_supports > MAX_INSTANCES:

@@ -30,7 +30,8 @@ class FrameData:
     0 = no hit; ``instance``: HxW uint16 instance ids, 0 = no hit. ``geometry_of(o)`` gives the
     triangles rendered for ObjectSpec ``o`` in its local frame (V: Nx3, F: Mx3);
     ``vertex_normals_of(o)`` Blender's vertex normals of a smooth-shaded mesh, else None;
-    ``keypoints_of(o)`` the config's keypoints of ``o`` or None.
+    ``keypoints_of(o)`` the config's keypoints of ``o`` or None. ``prev`` / ``next``: the previous /
+    next frame of the same scene (views in order, a sequence's time steps), for temporal outputs.
     """
 
     spec: Any                                   # core.spec.FrameSpec
@@ -41,6 +42,10 @@ class FrameData:
     vertex_normals_of: Callable
     keypoints_of: Callable
     object_meta: dict = field(default_factory=dict)   # instance_id -> {key: value} added to meta
+    # temporal outputs (Output.temporal): the neighbouring frames of the scene / sequence (their
+    # FrameData: spec, depth, instance, ...), None at the scene's ends and for other outputs
+    prev: "FrameData | None" = None
+    next: "FrameData | None" = None
 
     def add_object_meta(self, instance_id: int, values: dict) -> None:
         self.object_meta.setdefault(int(instance_id), {}).update(values)
@@ -60,6 +65,7 @@ class Output:
     per_object: bool = False
     needs_color: bool = False          # without it the ground-truth-only fast path renders the frame
     default: bool = False              # in render.outputs by default
+    temporal: bool = False             # compute() reads frame.prev / frame.next (engine/worker.py renders them)
 
     @property
     def has_files(self) -> bool:

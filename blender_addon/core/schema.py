@@ -24,6 +24,7 @@ from .schema_parsers import (
     parse_rotation,
     parse_shapes,
     parse_size2,
+    parse_views,
     parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
@@ -194,6 +195,13 @@ ASSET_CACHE = Section({
 }, doc="mesh files and library assets load when a frame first uses them; beyond either bound the least "
        "recently used are freed (a frame's own assets never); does not change what is rendered")
 
+# scene.views / sequence: frames grouped into scenes (core/scenes.py, docs/views.md)
+SEQUENCE = Section({
+    "frames": V("int", None, required=True, min=1, max=100_000,
+                doc="frames per sequence (one scene: objects and camera move, ids constant)"),
+    "fps": V("float", 12.0, min=0, min_exclusive=True, max=100_000, doc="frames per second: time_s = view / fps"),
+}, optional=True, doc="sequences in time: consecutive frames of a scene at t = k / fps (docs/views.md)")
+
 
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off); or a "
@@ -271,6 +279,9 @@ SCHEMA = Section({
         "distractors": DISTRACTORS,
         "physics": PHYSICS,
         "supports": ListOf(SUPPORT, doc="static bins, tables, shelves, meshes: rendered, labelled, collided with"),
+        "views": Custom(parse_views, None, doc="camera views per scene (int or int distribution, drawn per "
+                                               "scene): one arrangement, N cameras, consecutive frames "
+                                               "(docs/views.md); absent: every frame its own scene"),
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),
@@ -304,4 +315,5 @@ SCHEMA = Section({
     }),    "materials": material_section(),
     "world": WORLD,
     "augment": AUGMENT,
+    "sequence": SEQUENCE,
 })

@@ -82,6 +82,7 @@ class ObjectSpec:
     motion: tuple | None = None        # world translation during the exposure (motion blur), m
     asset_key: str | None = None       # the chosen asset of a library entry (core/library.py), else None
     bop_obj_id: int | None = None      # a BOP model set's obj id (meta bop_obj_id; the BOP export keeps it)
+    velocity: dict | None = None       # sequences: {"linear_m_s": [3], "angular_rad_s": [3]}, world frame
 
     @property
     def source(self) -> tuple:
@@ -119,6 +120,10 @@ class FrameSpec:
     augment: dict | None = None        # post-render augmentation parameters (core/features/augment.py)
     placement: dict | None = None      # how poses were made: method, drop poses, supports
     features: dict = field(default_factory=dict)   # feature name -> its values, for features without a field
+    # scene.views / sequence (core/scenes.py); None without them (meta then has no such keys)
+    scene: int | None = None           # the scene (arrangement) this frame belongs to
+    view: int | None = None            # its view index in the scene (a sequence's time index)
+    time_s: float | None = None        # sequences: view / fps, s
 
 
 @dataclass
