@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library, is_library_entry, max_instances, resolve_library
+from .motion_schema import check_motion
 from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
@@ -33,6 +34,7 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
+    check_motion(v, data, parsed)
     if (data.get("scene") or {}).get("views") is not None and data.get("sequence") is not None:
         v.err(["scene", "views"], "give scene.views or sequence, not both (a sequence's frames are its views)")
     ground = (data.get("scene") or {}).get("ground")

@@ -9,6 +9,7 @@ keys; the field kinds are in :mod:`synthblend.core.schema_types`, the custom par
 """
 from __future__ import annotations
 
+from .motion_schema import TRAJECTORY, VELOCITY
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
 from .physics.shapes import COLLISIONS
@@ -240,6 +241,7 @@ OBJECT = Section({
     "skeleton": Custom(parse_keypoint_pairs, None,
                        doc="pairs of keypoints (names or indices) joined by an edge (COCO category skeleton)"),
     "physics": OBJECT_PHYSICS,
+    "velocity": VELOCITY,              # sequences: core/motion.py, docs/views.md
 })
 
 SCHEMA = Section({
@@ -299,6 +301,7 @@ SCHEMA = Section({
         "clip_end": V("float", 1000.0, min=1e-6, doc="m"),
         "dof": DOF,
         "motion_blur": MOTION_BLUR,
+        "trajectory": TRAJECTORY,      # views and sequences: core/trajectory.py, docs/views.md
     }),
     "lighting": Section({
         "count": D("int", 1, min=0, max=MAX_LIGHTS),

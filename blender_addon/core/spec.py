@@ -30,6 +30,8 @@ class CameraSpec:
     clip_start: float
     clip_end: float
     look_at: tuple = (0.0, 0.0, 0.0)   # world point the camera aims at, m
+    # a view of a scene (core/trajectory.py): {"sampled": {config path: drawn value}, "selection": ...}
+    view_info: dict | None = None
 
     @property
     def world2cam(self) -> np.ndarray:
