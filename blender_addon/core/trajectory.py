@@ -294,3 +294,10 @@ def slerp(q0, q1, f: float) -> np.ndarray:
 
 
 _POSES = {"orbit": _orbit, "random_walk": _random_walk, "keyframes": _keyframes}
+
+
+def object_states(config, seed: int, scene: int, n_frames: int, fps: float, base_spec) -> list[dict]:
+    """The objects' states over a sequence: :func:`synthblend.core.motion.object_states`."""
+    from .motion import object_states as states
+
+    return states(config, seed, scene, n_frames, fps, base_spec)
