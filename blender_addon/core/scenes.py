@@ -21,7 +21,8 @@ frames form scenes:
   image`` back plane faces the view's camera) from view streams, and in a sequence sets each object's
   pose and velocity at ``t = v / fps`` from ``core.trajectory.object_states`` (computed once per scene).
   ``sampled`` holds the arrangement's draws without the base camera's (``camera.*``, ``augment.*``),
-  then the view's. ``spec.scene``, ``spec.view`` and (sequences) ``spec.time_s`` say where it is.
+  then the view's (the trajectory's ``camera.view_info["sampled"]``, the PER_VIEW
+  features'). ``spec.scene``, ``spec.view`` and (sequences) ``spec.time_s`` say where it is.
 * **cost**: the last :data:`CACHE_SCENES` scenes' arrangement (and object states) are kept per process,
   so views 2..N re-sample nothing of the arrangement: no placement, no physics (``stats`` counts).
 """
@@ -31,6 +32,7 @@ import bisect
 import copy
 import dataclasses
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -250,10 +252,12 @@ def view_spec(config, seed: int, frame: int) -> FrameSpec:
     sampled = {k: v for k, v in base.sampled.items() if not k.startswith(VIEW_PATHS)}
     if layout._dist is not None:
         sampled["scene.views"] = n
+    camera = _view_camera(config, seed, scene, view, n, base)
+    sampled.update((getattr(camera, "view_info", None) or {}).get("sampled") or {})
     spec = dataclasses.replace(
         base, frame=int(frame), sampled=sampled, features=dict(base.features),
         objects=_posed(base.objects, entry.states[view] if entry.states else None),
-        camera=_view_camera(config, seed, scene, view, n, base), scene=scene, view=view,
+        camera=camera, scene=scene, view=view,
         time_s=None if layout.fps is None else view / layout.fps, camera_fx=None, augment=None)
     _face_back_plane(spec)
     ctx = ViewContext(config, seed, scene, view, spec)
@@ -270,3 +274,51 @@ def sample_frame(config, seed: int, frame: int) -> FrameSpec:
     if mode_of(config) is None:
         return sample(config, seed, frame)
     return view_spec(config, seed, frame)
+
+
+def scene_chunks(config, frames):
+    """What runners hand out (lazily): lists of the frames of ``frames`` that share a scene, in order;
+    without scenes one frame per list. A worker renders a chunk in order (engine/worker.py)."""
+    return (chunk for _, chunk in layout_of(config).group(frames))
+
+
+class ShardFrames(Sequence):
+    """The frames of shard ``k`` of ``n`` with scenes: every frame of the scenes ``s`` with
+    ``s % n == k`` (a scene is never split between shards), lazily, in order."""
+
+    def __init__(self, layout: SceneLayout, k: int, n: int):
+        self.layout, self.k, self.n = layout, int(k), int(n)
+        self._len = None
+        self._list = None
+
+    def _scenes(self):
+        return range(self.k, self.layout.scene_count(), self.n)
+
+    def __iter__(self):
+        for s in self._scenes():
+            yield from self.layout.scene_frames(s)
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(len(self.layout.scene_frames(s)) for s in self._scenes())
+        return self._len
+
+    def __contains__(self, f) -> bool:
+        return (isinstance(f, int) and 0 <= f < self.layout.frames
+                and self.layout.locate(f)[0] % self.n == self.k)
+
+    def __getitem__(self, i):
+        if self._list is None:
+            self._list = list(self)
+        return self._list[i]
+
+    def __repr__(self) -> str:
+        return f"ShardFrames({self.k}/{self.n}, {len(self)} frames)"
+
+
+def shard_frames(config, k: int, n: int):
+    """The frames shard ``k`` of ``n`` renders: ``range(k, frames, n)`` without scenes (as before),
+    else whole scenes (:class:`ShardFrames`)."""
+    if mode_of(config) is None:
+        return range(k, config.frames, n)
+    return ShardFrames(layout_of(config), k, n)

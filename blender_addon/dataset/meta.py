@@ -93,17 +93,16 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
 
 
 def add_scene_keys(meta: dict, spec: FrameSpec) -> None:
-    """``scene``, ``view`` (and in sequences ``time_s``, s) after ``seed``, and each object's
+    """``scene``, ``view`` (and in sequences ``time_s``, s), and each object's
     ``velocity`` {linear_m_s, angular_rad_s} (world frame), only where scene.views / sequence are
     configured (core/scenes.py): meta of other configs keeps its keys and bytes."""
     if spec.scene is not None:
-        items = list(meta.items())
-        at = [k for k, _ in items].index("seed") + 1
-        extra = [("scene", int(spec.scene)), ("view", int(spec.view))]
+        meta["scene"], meta["view"] = int(spec.scene), int(spec.view)
         if spec.time_s is not None:
-            extra.append(("time_s", float(spec.time_s)))
-        meta.clear()
-        meta.update(items[:at] + extra + items[at:])
+            meta["time_s"] = float(spec.time_s)
+        selection = (getattr(spec.camera, "view_info", None) or {}).get("selection")
+        if selection is not None:          # camera.trajectory.min_visible_targets (core/trajectory.py)
+            meta["camera"]["selection"] = selection
     for ob, o in zip(meta["objects"], spec.objects, strict=True):
         if o.velocity is not None:
             ob["velocity"] = {"linear_m_s": _m(o.velocity["linear_m_s"]),
