@@ -6,7 +6,8 @@ Bodies start exactly at their ``pose`` (obj2world of the raw asset coordinates, 
 of mass (m/s, world) and ``angular`` velocity (rad/s, world). The fixed time step is the largest
 ``1 / (fps * n)`` (n a whole number) not above ``params.time_step``, so every frame time is an exact
 step; solver iterations, collision margin, friction, restitution and the shapes are those of the drop
-(:mod:`.settle`, :mod:`.shapes`); no sleeping. Each frame records per body its obj2world (through the
+(:mod:`.settle`, :mod:`.shapes`); no sleeping and no damping (Bullet's default 0.04 would slow a
+thrown body by 4 % a second: there is no air drag). Each frame records per body its obj2world (through the
 fixed raw-to-body map, as :mod:`.settle` reads poses), the linear velocity of its centre of mass and
 its angular velocity (world), and its centre of mass (world). Deterministic on the same machine and
 PyBullet build: one fresh DIRECT client, bodies created in the order given.
@@ -70,8 +71,8 @@ def _create(pb, cid, folder, b: MovingBody, margin: float):
     pb.changeDynamics(bid, -1, localInertiaDiagonal=(density * b.scale ** 5 * moments).tolist(),
                       lateralFriction=b.friction, restitution=b.restitution,
                       rollingFriction=b.rolling_friction, spinningFriction=b.rolling_friction,
-                      collisionMargin=margin, activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING,
-                      physicsClientId=cid)
+                      collisionMargin=margin, linearDamping=0.0, angularDamping=0.0,
+                      activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=cid)
     pb.resetBaseVelocity(bid, [float(x) for x in b.linear], [float(x) for x in b.angular], physicsClientId=cid)
     return bid, raw2body
 
