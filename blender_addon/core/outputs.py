@@ -61,7 +61,7 @@ class Output:
     doc: str
     folder: str | None = None
     ext: str | None = None
-    codec: str | None = None           # dataset/codecs.py: png_rgb8 | png_u16 | exr_depth | exr_xyz | png_mask
+    codec: str | None = None   # dataset/codecs.py: png_rgb8 | png_u16 | exr_depth | exr_xyz | exr_flow | png_mask
     per_object: bool = False
     needs_color: bool = False          # without it the ground-truth-only fast path renders the frame
     default: bool = False              # in render.outputs by default
@@ -121,6 +121,26 @@ def _amodal(f: FrameData):
     return masks
 
 
+def _flow_forward(f: FrameData):
+    from .flow import flow_forward
+    return flow_forward(f)
+
+
+def _flow_backward(f: FrameData):
+    from .flow import flow_backward
+    return flow_backward(f)
+
+
+def _object_coords(f: FrameData):
+    from .object_coords import object_coords_map
+    return object_coords_map(f)
+
+
+def _nocs(f: FrameData):
+    from .object_coords import nocs_map
+    return nocs_map(f)
+
+
 OUTPUTS: tuple[Output, ...] = (
     Output("rgb", _rgb, "colour image, 8-bit sRGB (augmentation applied)", "rgb", ".png", "png_rgb8",
            needs_color=True, default=True),
@@ -136,6 +156,15 @@ OUTPUTS: tuple[Output, ...] = (
     Output("keypoints", _keypoints, "projected keypoints with COCO visibility (meta keypoints)"),
     Output("amodal", _amodal, "each object's full silhouette, 0/255 PNG per object; meta visib_fract",
            "amodal", ".png", "png_mask", per_object=True),
+    # temporal ground truth (core/flow.py, core/object_coords.py; docs/views.md)
+    Output("flow_forward", _flow_forward, "optical flow to the next frame of the scene, px (float32 EXR U, V, "
+           "valid)", "flow_forward", ".exr", "exr_flow", temporal=True),
+    Output("flow_backward", _flow_backward, "optical flow to the previous frame of the scene, px (float32 EXR "
+           "U, V, valid)", "flow_backward", ".exr", "exr_flow", temporal=True),
+    Output("object_coords", _object_coords, "surface point in its object's raw asset coordinates (float32 EXR "
+           "X, Y, Z; 0 = none)", "object_coords", ".exr", "exr_xyz"),
+    Output("nocs", _nocs, "normalized object coordinates, the object's box in [0, 1]^3 (float32 EXR X, Y, Z)",
+           "nocs", ".exr", "exr_xyz"),
 )
 
 BY_NAME: dict[str, Output] = {o.name: o for o in OUTPUTS}
