@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .spec import ObjectKind
+from .view_check import com_raw
 
 MOVABLE = (ObjectKind.OBJECT, ObjectKind.DISTRACTOR)
 
@@ -58,17 +59,6 @@ def rotvec_matrix(w) -> np.ndarray:
     k = w / th
     K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
     return np.eye(3) + np.sin(th) * K + (1.0 - np.cos(th)) * (K @ K)
-
-
-def com_raw(config, o) -> np.ndarray:
-    """An object's centre of mass in its raw asset coordinates (module docstring)."""
-    from .geometry import geometry
-    from .library import asset_file
-
-    if o.asset.startswith("primitive:"):
-        return np.asarray(geometry(o.asset).com, float)
-    path = asset_file(config, o)
-    return np.zeros(3) if path is None else np.asarray(geometry(str(path)).com, float)
 
 
 def initial_velocities(config, seed: int, scene: int, spec, sampled: dict | None = None) -> dict:

@@ -82,6 +82,8 @@ class ObjectSpec:
     color_rgb: tuple[float, float, float]
     material: object = None            # MaterialSpec, None = the entry's fixed colour
     motion: tuple | None = None        # world translation during the exposure (motion blur), m
+    motion_rotation: tuple | None = None   # sequences: rotation vector during the exposure, world, rad ...
+    motion_center: tuple | None = None     # ... about this world point (the centre of mass), m
     asset_key: str | None = None       # the chosen asset of a library entry (core/library.py), else None
     bop_obj_id: int | None = None      # a BOP model set's obj id (meta bop_obj_id; the BOP export keeps it)
     velocity: dict | None = None       # sequences: {"linear_m_s": [3], "angular_rad_s": [3]}, world frame
@@ -202,6 +204,7 @@ class CameraFxSpec:
     blades: int = 0
     camera_translation: tuple | None = None      # m during the exposure, OpenCV camera frame
     camera_rotation_deg: tuple | None = None     # deg during the exposure, about camera x, y, z
+    exposure_s: float | None = None              # sequences: the exposure (motion from the velocities), s
 
     @property
     def dof(self) -> bool:
@@ -220,6 +223,8 @@ class CameraFxSpec:
             out["motion_blur"] = {"camera_translation": _plain(self.camera_translation),
                                   "camera_rotation_deg": _plain(self.camera_rotation_deg),
                                   "ground_truth": "separate pass at the exposure's centre, no blur"}
+            if self.exposure_s is not None:
+                out["motion_blur"]["exposure_s"] = float(self.exposure_s)
         return out
 
 

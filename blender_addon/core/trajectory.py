@@ -63,12 +63,43 @@ def view_camera(config, seed: int, scene: int, view: int, n_views: int, base_spe
     base = base_spec.camera
     if mode == "sample":
         return _sample_view(config, seed, scene, view, base_spec, s)
+    info: dict = {"sampled": {}}
+    if config.data.get("sequence") is not None:
+        info["velocity"] = camera_velocity(config, seed, scene, view, n_views, base_spec,
+                                           float(config.parsed["sequence"]["fps"]))
     if mode == "fixed":
-        return dataclasses.replace(base, view_info={"sampled": {}})
-    sampled: dict = {}
-    M, target = _POSES[mode](config, seed, scene, float(view), n_views, base, s, sampled)
-    return dataclasses.replace(base, cam2world=M, look_at=tuple(float(x) for x in target),
-                               view_info={"sampled": sampled})
+        return dataclasses.replace(base, view_info=info)
+    M, target = _POSES[mode](config, seed, scene, float(view), n_views, base, s, info["sampled"])
+    return dataclasses.replace(base, cam2world=M, look_at=tuple(float(x) for x in target), view_info=info)
+
+
+#: views either side of a frame for the camera's velocity (central differences)
+VELOCITY_STEP = 1e-3
+
+
+def camera_velocity(config, seed: int, scene: int, view: int, n_views: int, base_spec, fps: float) -> dict:
+    """The camera's velocity at ``view`` of a sequence at ``fps``, world frame: ``linear_m_s`` of its
+    centre and ``angular_rad_s`` (rotation vector rate), by central differences over +-VELOCITY_STEP
+    views of :func:`camera_pose` (one-sided before view 0); zero for ``fixed`` and ``sample``."""
+    if settings(config)["mode"] == "sample":
+        return {"linear_m_s": [0.0, 0.0, 0.0], "angular_rad_s": [0.0, 0.0, 0.0]}
+    lo, hi = max(view - VELOCITY_STEP, 0.0), view + VELOCITY_STEP     # a walk starts at view 0
+    a = camera_pose(config, seed, scene, lo, n_views, base_spec)
+    b = camera_pose(config, seed, scene, hi, n_views, base_spec)
+    dt = (hi - lo) / fps
+    lin = (b[:3, 3] - a[:3, 3]) / dt
+    ang = _rotvec(b[:3, :3] @ a[:3, :3].T) / dt
+    return {"linear_m_s": [float(x) for x in lin], "angular_rad_s": [float(x) for x in ang]}
+
+
+def _rotvec(R) -> np.ndarray:
+    """Rotation vector (axis times angle, rad) of a rotation matrix (angles below pi)."""
+    c = np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)
+    th = float(np.arccos(c))
+    v = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    if th < 1e-12:
+        return v / 2.0
+    return v * (th / (2.0 * np.sin(th)))
 
 
 def camera_pose(config, seed: int, scene: int, x: float, n_views: int, base_spec) -> np.ndarray | None:

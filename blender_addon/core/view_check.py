@@ -56,19 +56,25 @@ def _world(V, T) -> np.ndarray:
     return np.asarray(V, float) @ T[:3, :3].T + T[:3, 3]
 
 
-def _sample_points(config, o, V) -> tuple[np.ndarray, int]:
-    """(points in the object's local frame, index of the first vertex point): its centre of mass,
-    then up to N_POINTS vertices."""
+def com_raw(config, o) -> np.ndarray:
+    """An object's centre of mass in its raw asset coordinates: :func:`synthblend.core.geometry.geometry`'s
+    ``com`` (uniform density; the hull's for an open mesh); the origin where the core cannot load its
+    triangles (URDF models)."""
     from .geometry import geometry
     from .library import asset_file
 
+    if o.asset.startswith("primitive:"):
+        return np.asarray(geometry(o.asset).com, float)
+    path = asset_file(config, o)
+    return np.zeros(3) if path is None else np.asarray(geometry(str(path)).com, float)
+
+
+def _sample_points(config, o, V) -> tuple[np.ndarray, int]:
+    """(points in the object's local frame, index of the first vertex point): its centre of mass,
+    then up to N_POINTS vertices."""
     step = max(1, int(np.ceil(len(V) / N_POINTS)))
     verts = np.asarray(V, float)[::step]
-    if o.asset.startswith("primitive:"):
-        com = geometry(o.asset).com
-    else:
-        com = geometry(str(asset_file(config, o))).com
-    return np.vstack([np.asarray(com, float)[None], verts]), 1
+    return np.vstack([com_raw(config, o)[None], verts]), 1
 
 
 def visible_targets(config, objects, camera) -> list[int]:
