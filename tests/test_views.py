@@ -359,3 +359,59 @@ def test_a_view_rendered_alone_is_the_view_rendered_after_the_others(rendered, t
     r = run_cli("render", path, "--out", out, "--resume", "--quiet")
     assert r.returncode == 0, r.stderr
     assert_identical(ref, out, frames)
+
+
+UI_SCRIPT = r"""
+import json, sys
+import bpy
+import synthblend
+synthblend.register()
+cfg, out = sys.argv[1], sys.argv[2]
+ops = bpy.ops.synthblend
+assert ops.load_config(filepath=cfg) == {"FINISHED"}
+s = bpy.context.scene.synthblend
+shown = []
+
+def snap():
+    cam = bpy.context.scene.camera
+    obs = sorted((o.pass_index, [round(x, 6) for x in o.matrix_world.translation])
+                 for o in bpy.data.objects if o.type == "MESH" and not o.hide_render and o.pass_index)
+    shown.append({"frame": s.preview_shown, "status": s.status,
+                  "camera": [round(x, 6) for x in cam.matrix_world.translation], "objects": obs})
+
+assert ops.randomize() == {"FINISHED"}; snap()
+for _ in range(3):
+    assert ops.step_view() == {"FINISHED"}; snap()
+assert ops.step_view(step=-1) == {"FINISHED"}; snap()
+assert ops.randomize() == {"FINISHED"}; snap()
+json.dump(shown, open(out, "w"))
+"""
+
+
+@pytest.mark.render
+def test_panel_randomize_shows_a_scenes_first_view_and_steps_through_its_views(tmp_path):
+    """The add-on (registered in the bpy module): Randomize shows scene 0's view 0, Next view steps
+    views 1, 2 and wraps to 0 with the same objects where they were, Randomize then shows scene 1.
+    The camera is where the dataset's sampling puts it (core.scenes.sample_frame, OpenCV -> Blender)."""
+    import subprocess
+    import sys
+
+    from synthblend.core.config import load_config
+    from synthblend.core.scenes import sample_frame
+    path = write_config(tmp_path / "ui.yaml", {**BASE, "scene": {**BASE["scene"], "views": 3}})
+    script = tmp_path / "ui.py"
+    script.write_text(UI_SCRIPT)
+    out = tmp_path / "shown.json"
+    p = subprocess.run([sys.executable, str(script), str(path), str(out)], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    shown = json.loads(out.read_text())
+    assert [x["frame"] for x in shown] == [0, 1, 2, 0, 2, 3]
+    assert shown[0]["status"].startswith("Frame 0, scene 0, view 0 of 3")
+    assert shown[5]["status"].startswith("Frame 3, scene 1, view 0 of 3")
+    assert all(x["objects"] == shown[0]["objects"] for x in shown[:5])      # one arrangement
+    assert shown[5]["objects"] != shown[0]["objects"]
+    c = load_config(path)
+    for x in shown:
+        expect = sample_frame(c, c.seed, x["frame"]).camera.cam2world[:3, 3]
+        assert np.allclose(x["camera"], expect, atol=1e-5), (x, expect)
