@@ -282,3 +282,36 @@ def test_motion_blur_follows_the_velocity(cli, tmp_path):
         assert np.abs(sharp[i].load("depth") - blurred[i].load("depth")).max() < 1e-5
     r = cli("verify", out["blur"])
     assert r.returncode == 0 and "PASS" in r.stdout, r.stdout + r.stderr
+
+
+def test_start_drop_films_the_fall_from_the_release():
+    """sequence.start: drop: frame 0 holds the drop's release poses (meta placement.drop_poses); until a
+    body meets something it falls freely (Bullet's semi-implicit Euler in closed form); it ends on the
+    ground."""
+    fps = 24.0
+    config = config_from_dict({
+        "frames": 24, "sequence": {"frames": 24, "fps": fps, "start": "drop"},
+        "scene": {"placement": "physics", "physics": {"stagger_s": 0, "drop_height": 0.1}, "ground": {"size": 4},
+                  "objects": [{"primitive": "sphere", "category": "ball", "scale": 0.1, "count": 2,
+                               "position": {"uniform": [[-0.3, -0.3, 0], [0.3, 0.3, 0]]}}]}})
+    base = sample(config, 2, 0)
+    states = object_states(config, 2, 0, 24, fps, base)
+    dt = 1.0 / (fps * substeps(fps, 1 / 240))
+    for o in (o for o in base.objects if o.kind == "object"):
+        drop = np.asarray(base.placement["drop_poses"][str(o.instance_id)])
+        first = states[0][o.instance_id]
+        assert np.array_equal(first.obj2world, drop)
+        t = 1 / fps
+        assert states[1][o.instance_id].com[2] == pytest.approx(first.com[2] - G * t * t / 2 - G * dt * t / 2, abs=1e-9)
+        assert states[-1][o.instance_id].com[2] == pytest.approx(0.05, abs=2e-3)    # resting on the ground
+        assert not np.allclose(drop, o.obj2world)                                   # not the settled pose
+
+
+def test_start_drop_needs_physics_without_stagger(cli, tmp_path):
+    from conftest import write_config
+
+    for scene, what in (({"placement": "free"}, "placement: physics"), ({"placement": "physics"}, "stagger_s: 0")):
+        p = write_config(tmp_path / "c.yaml", {"frames": 2, "sequence": {"frames": 2, "start": "drop"},
+                                              "scene": {"objects": [{"primitive": "cube"}], **scene}})
+        r = cli("check", p)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "sequence.start" in r.stderr and what in r.stderr

@@ -16,7 +16,8 @@ stay where they are and get no state.
   ``com`` (uniform density; the hull's for an open mesh), the asset's origin where the core cannot
   load its triangles (URDF models).
 * With ``placement: physics``: the rigid-body simulation over time (:mod:`.physics.timeline`) from the
-  settled poses with those velocities, under gravity, colliding with the floor, the static supports
+  settled poses (``sequence.start: drop``: from the drop's release poses, every body released at t = 0)
+  with those velocities, under gravity, colliding with the floor, the static supports
   and each other, with the mass, friction and collision shape the drop used (the same draws: stream
   ``scene.objects[i].physics`` in instance-id order). The centre of mass is Bullet's body origin.
 
@@ -146,5 +147,9 @@ def _physics_states(config, seed, scene, n_frames, fps, base_spec, movable, v0) 
         bodies.append(MovingBody(o.instance_id, model, s, T, lin, ang, mass, values["friction"],
                                  values["restitution"], values["rolling_friction"]))
     statics = [st for source in STATIC_SOURCES for st in source(config, base_spec)]
+    if (config.data.get("sequence") or {}).get("start") == "drop":      # film the fall from the release
+        drops = (base_spec.placement or {}).get("drop_poses") or {}
+        for b in bodies:
+            b.pose = np.asarray(drops[str(b.key)], float)
     frames = simulate_motion(bodies, statics, params, n_frames, fps)
     return [{k: State(x.obj2world, x.linear, x.angular, x.com) for k, x in f.items()} for f in frames]

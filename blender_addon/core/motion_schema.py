@@ -12,6 +12,7 @@ from .schema_types import Custom, D, ListOf, Section, V
 
 MODES = ("sample", "fixed", "orbit", "random_walk", "keyframes")
 INTERPOLATIONS = ("linear", "spline")
+SEQUENCE_STARTS = ("settled", "drop")   # sequence.start (schema.py SEQUENCE)
 MAX_TRIES = 1000
 
 
@@ -104,6 +105,13 @@ def check_motion(v, data: dict, parsed: dict) -> None:
         if traj.get("min_visible_targets") and mode not in (None, "sample"):
             v.err(where + ["min_visible_targets"], "checks sampled views only (mode: sample)")
         _check_keyframe_order(v, where, traj.get("keyframes") or [])
+    seq = data.get("sequence")
+    if isinstance(seq, dict) and seq.get("start") == "drop":
+        scene = data.get("scene") or {}
+        if scene.get("placement") != "physics":
+            v.err(["sequence", "start"], "start: drop films the physics drop: it needs scene.placement: physics")
+        elif ((scene.get("physics") or {}).get("stagger_s", 0.05)) != 0:
+            v.err(["sequence", "start"], "start: drop releases every body at t = 0: set scene.physics.stagger_s: 0")
     if data.get("sequence") is None:
         for i, o in enumerate((data.get("scene") or {}).get("objects") or []):
             if isinstance(o, dict) and o.get("velocity") is not None:

@@ -9,7 +9,7 @@ keys; the field kinds are in :mod:`synthblend.core.schema_types`, the custom par
 """
 from __future__ import annotations
 
-from .motion_schema import TRAJECTORY, VELOCITY
+from .motion_schema import SEQUENCE_STARTS, TRAJECTORY, VELOCITY
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
 from .physics.shapes import COLLISIONS
@@ -201,6 +201,9 @@ SEQUENCE = Section({
     "frames": V("int", None, required=True, min=1, max=100_000,
                 doc="frames per sequence (one scene: objects and camera move, ids constant)"),
     "fps": V("float", 12.0, min=0, min_exclusive=True, max=100_000, doc="frames per second: time_s = view / fps"),
+    "start": V("str", "settled", allowed=SEQUENCE_STARTS,       # core/motion.py, docs/views.md
+               doc="placement: physics: frame 0 is the settled arrangement, or the drop's release (the fall "
+                   "is filmed; needs scene.physics.stagger_s: 0)"),
 }, optional=True, doc="sequences in time: consecutive frames of a scene at t = k / fps (docs/views.md)")
 
 
