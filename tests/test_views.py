@@ -226,10 +226,14 @@ def test_bad_scene_keys_are_one_line_errors(tmp_path):
 # Byte-identical datasets whatever splits the work, with scenes of several views (the last one cut
 # short) and with sequences under physics. Tiny images; one reference per mode.
 
+# temporal outputs too: frame t is written once t + 1 is rendered; a frame rendered alone renders its
+# neighbours without writing them (engine/worker.py)
+OUTPUTS = ["rgb", "depth", "instance", "semantic", "flow_forward", "flow_backward"]
+RENDER = {**BASE["render"], "outputs": OUTPUTS}
 RENDERED = {
-    "views": {**BASE, "frames": 7, "scene": {**BASE["scene"], "views": 3, "placement": "physics"}},
+    "views": {**BASE, "frames": 7, "render": RENDER, "scene": {**BASE["scene"], "views": 3, "placement": "physics"}},
     "sequence": {
-        **BASE, "frames": 6, "sequence": {"frames": 4, "fps": 12},
+        **BASE, "frames": 6, "render": RENDER, "sequence": {"frames": 4, "fps": 12},
         "scene": {**BASE["scene"], "placement": "physics", "objects": [
             {**BASE["scene"]["objects"][0],
              "velocity": {"linear": {"uniform": [[-0.4, -0.4, 0.3], [0.4, 0.4, 1.2]]},
@@ -238,7 +242,7 @@ RENDERED = {
         "camera": {**BASE["camera"], "trajectory": {"mode": "orbit", "orbit": {"total_deg": 30}}},
     },
 }
-COMPARED = ("rgb", "depth", "instance", "semantic", "meta")
+COMPARED = ("rgb", "depth", "instance", "semantic", "flow_forward", "flow_backward", "meta")
 
 
 def tree(d) -> dict:
@@ -415,3 +419,17 @@ def test_panel_randomize_shows_a_scenes_first_view_and_steps_through_its_views(t
     for x in shown:
         expect = sample_frame(c, c.seed, x["frame"]).camera.cam2world[:3, 3]
         assert np.allclose(x["camera"], expect, atol=1e-5), (x, expect)
+
+
+@pytest.mark.render
+def test_ray_backend_renders_whole_scenes_and_matches(rendered, tmp_path):
+    """``--backend ray --workers 2``: chunks are whole scenes (its driver log says so); same bytes."""
+    pytest.importorskip("ray")
+    mode, path, frames, ref = rendered
+    if mode != "views":
+        pytest.skip("one mode is enough for the Ray backend's scene chunks")
+    out = tmp_path / "ray"
+    r = run_cli("render", path, "--out", out, "--backend", "ray", "--workers", 2, "--quiet", timeout=400)
+    assert r.returncode == 0, r.stderr
+    assert_identical(ref, out, frames)
+    assert "in chunks of one scene" in (out / "logs" / "ray-driver.log").read_text()

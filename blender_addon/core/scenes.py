@@ -29,7 +29,6 @@ frames form scenes:
 from __future__ import annotations
 
 import bisect
-import copy
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -214,11 +213,18 @@ def _view_camera(config, seed, scene, view, n_views, base):
     return view_camera(config, seed, scene, view, n_views, base)
 
 
+def _shallow(o):
+    """A shallow copy of a dataclass instance (copy.copy is 20x slower; a view copies every object)."""
+    c = object.__new__(type(o))
+    c.__dict__.update(o.__dict__)
+    return c
+
+
 def _posed(objects: list, states: dict | None) -> list:
     """Copies of the objects (PER_VIEW features edit them), posed from ``states`` where given."""
     out = []
     for o in objects:
-        o = copy.copy(o)
+        o = _shallow(o)
         st = states.get(o.instance_id) if states else None
         if st is not None:
             o.obj2world = np.asarray(st.obj2world, float)

@@ -209,10 +209,12 @@ class _RayRun(RunControl):
         self.n = min(pool.workers, len(frames))
         self.size = pool.chunk or default_chunk(len(frames), self.n)
         from ..core.scenes import mode_of, scene_chunks
+        self.chunks_text = f"chunks of {self.size}"
         if mode_of(pool.config) is None:
             chunks = (frames[i:i + self.size] for i in range(0, len(frames), self.size))
         else:                                 # scene.views / sequence: one scene's frames per chunk
             chunks = scene_chunks(pool.config, frames)
+            self.chunks_text = "chunks of one scene"
         super().__init__(chunks, on_frame)
         self.n_frames = len(frames)
         self.attempts: dict[int, int] = collections.defaultdict(int)
@@ -229,7 +231,7 @@ class _RayRun(RunControl):
         ray, pool = self.ray, self.pool
         for w in range(self.n):
             self.start_actor(w)
-        pool._log(f"start: {self.n_frames} frame(s) in chunks of {self.size}, {self.n} actor(s) x "
+        pool._log(f"start: {self.n_frames} frame(s) in {self.chunks_text}, {self.n} actor(s) x "
                   f"{self.threads} thread(s) ({self.cpus:g} CPU, {self.gpus} GPU reserved each), "
                   f"ray {ray.__version__}, cluster CPUs {ray.cluster_resources().get('CPU')}")
         t0 = time.perf_counter()
