@@ -88,3 +88,24 @@ def test_views_of_one_arrangement_flow_between_views(tmp_path):
     ds = open_dataset(out)
     assert [(f.meta["scene"], f.meta["view"]) for f in ds] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
     _check(out, n_pairs=6)       # 0<->1, 1<->2, 3<->4; none across the scene boundary 2 | 3
+
+
+def test_physics_sequence_with_distractors_and_a_walking_camera(tmp_path):
+    """Thrown objects under Bullet (placement: physics), random distractors, a random-walk camera:
+    two sequences of 4 frames."""
+    cfg = _config(frames=8, sequence={"frames": 4, "fps": 8}, seed=11,
+                  **{"render.resolution": [128, 96], "scene.placement": "physics",
+                     "scene.distractors": {"count": 2, "shapes": ["cube", "sphere"], "scale": {"uniform": [0.03, 0.08]},
+                                           "position": {"uniform": [[-0.12, -0.12, 0.0], [0.12, 0.12, 0.3]]}},
+                     "camera.distance": {"uniform": [0.6, 0.9]}, "camera.elevation_deg": {"uniform": [25, 60]},
+                     "camera.azimuth_deg": {"uniform": [0, 360]},
+                     "camera.trajectory": {"mode": "random_walk", "random_walk": {"step_m": 0.03}}})
+    mug, box = cfg["scene"]["objects"][0], cfg["scene"]["objects"][2]
+    mug.update(count=2, position={"uniform": [[-0.1, -0.1, 0.02], [0.1, 0.1, 0.2]]}, rotation="uniform_so3",
+               velocity={"linear": {"uniform": [[-0.3, -0.3, 0], [0.3, 0.3, 0.5]]},
+                         "angular": {"uniform": [[-200, -200, -200], [200, 200, 200]]}})
+    box.update(position={"uniform": [[-0.1, -0.1, 0.0], [0.1, 0.1, 0.2]]}, rotation="uniform_so3")
+    cfg["scene"]["objects"] = [mug, box]
+    cfg["render"]["outputs"] = [o for o in OUTPUTS if o != "nocs"]
+    out = _render(tmp_path, cfg)
+    _check(out, n_pairs=12)
