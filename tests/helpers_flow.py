@@ -1,17 +1,18 @@
 """Synthetic frames for the flow and object-coordinate tests, made without Blender.
 
 A scene is a list of ObjectSpecs with their meshes (raw asset coordinates) and per-frame poses and
-cameras; each frame's depth and instance maps come from trimesh's pure-numpy float64 ray caster
-(``trimesh.ray.ray_triangle``, not the project's ``core.raycam``), through the pixel centres
+cameras; each frame's depth and instance maps come from trimesh's ray caster (Embree, float32, where
+embreex is installed; not the project's ``core.raycam``), through the pixel centres
 ``K^-1 [u, v, 1]`` (OpenCV camera frame, meters). The expected flow is computed here too,
 independently: the ray-cast hit point moved by ``obj2world_o @ inverse(obj2world_t)`` and projected
 with OpenCV's ``cv2.projectPoints``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import trimesh
-from trimesh.ray.ray_triangle import RayMeshIntersector
 
 from synthblend.core.outputs import FrameData
 from synthblend.core.spec import CameraSpec, FrameSpec, ObjectKind, ObjectSpec
@@ -47,7 +48,7 @@ def obj(iid: int, kind=ObjectKind.OBJECT, name=None) -> ObjectSpec:
 
 
 def render_maps(meshes: dict, poses: dict, cam: CameraSpec):
-    """(instance uint16, planar depth float32, world hit points HxWx3) by trimesh's float64 ray caster."""
+    """(instance uint16, planar depth float32, world hit points HxWx3) by trimesh's ray caster (Embree)."""
     W, H = cam.resolution
     world = [trimesh.Trimesh(np.asarray(m.vertices) @ poses[i][:3, :3].T + poses[i][:3, 3], m.faces,
                              process=False) for i, m in meshes.items()]
@@ -59,7 +60,7 @@ def render_maps(meshes: dict, poses: dict, cam: CameraSpec):
     c2w = np.asarray(cam.cam2world, float)
     d_w = d_cam @ c2w[:3, :3].T                      # not normalized: ray parameter = planar depth
     o_w = np.broadcast_to(c2w[:3, 3], d_w.shape)
-    tri, ray, loc = RayMeshIntersector(scene).intersects_id(o_w, d_w, multiple_hits=True, return_locations=True)
+    tri, ray, loc = scene.ray.intersects_id(o_w, d_w, multiple_hits=False, return_locations=True)
     inst = np.zeros(W * H, np.uint16)
     depth = np.zeros(W * H, np.float32)
     pts = np.zeros((W * H, 3))
@@ -140,9 +141,11 @@ def scaled(R, t, s=1.0) -> np.ndarray:
     return m
 
 
+@functools.lru_cache(maxsize=4)
 def moving_scene(n_frames=3, W=64, H=48):
     """A box (mm, scale 0.001, origin off centre) and a sphere moving and turning over a static
-    ground, seen by a moving camera: ``(frames, world hit points per frame)``, frames linked."""
+    ground, seen by a moving camera: ``(frames, world hit points per frame, meshes)``, frames linked;
+    cached (the same objects for the same arguments: read them, do not change them)."""
     meshes = {1: box_mm(), 2: trimesh.creation.icosphere(subdivisions=2, radius=1.0), 3: ground()}
     kinds = {3: ObjectKind.GROUND}
     frames, pts = [], []

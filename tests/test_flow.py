@@ -1,6 +1,6 @@
 """Optical flow (core/flow.py) against independent computations, on synthetic frames (no render):
 a closed-form camera translation in front of a plane, and moving/turning objects whose expected flow
-is trimesh's float64 ray-cast hit moved by the poses and projected by OpenCV (tests/helpers_flow.py);
+is trimesh's (Embree) ray-cast hit moved by the poses and projected by OpenCV (tests/helpers_flow.py);
 the occlusion mask against a ray cast in the other frame (the true visibility) and against the
 documented depth test. The rendered sequences' flow is checked in tests/test_flow_render.py."""
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 from helpers_flow import camera, expected_flow, frame_data, ground, link, look_at, moving_scene, scaled
-from trimesh.ray.ray_triangle import RayMeshIntersector
 
 from synthblend.core.flow import DEPTH_TOL_M, DEPTH_TOL_REL, flow_backward, flow_forward
 from synthblend.core.spec import ObjectKind
@@ -79,11 +78,11 @@ def _true_visibility(other, moved):
     c = np.asarray(other.spec.camera.cam2world, float)[:3, 3]
     d = moved - c
     dist = np.linalg.norm(d, axis=1)
-    _, ray, loc = RayMeshIntersector(scene).intersects_id(np.broadcast_to(c, d.shape), d / dist[:, None],
-                                                          multiple_hits=True, return_locations=True)
+    _, ray, loc = scene.ray.intersects_id(np.broadcast_to(c, d.shape), d / dist[:, None], multiple_hits=False,
+                                          return_locations=True)
     nearest = np.full(len(d), np.inf)
-    np.minimum.at(nearest, ray, np.linalg.norm(loc - c, axis=1))
-    return nearest >= dist * (1 - 1e-6) - 1e-6
+    nearest[ray] = np.linalg.norm(loc - c, axis=1)
+    return nearest >= dist * (1 - 1e-5) - 1e-6
 
 
 def _depth_test(other, uv_o, z_o, own):

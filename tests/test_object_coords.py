@@ -1,5 +1,5 @@
 """Object coordinates and NOCS (core/object_coords.py) against an independent computation: the
-inverse obj2world of trimesh's float64 ray-cast hit point (tests/helpers_flow.py), exact to 1e-5 of
+inverse obj2world of trimesh's (Embree) ray-cast hit point (tests/helpers_flow.py), exact to 1e-5 of
 the object's extent; NOCS from trimesh's own bounds; the EXR round trip through the writer and reader.
 Rendered datasets are checked in tests/test_flow_render.py."""
 from __future__ import annotations
