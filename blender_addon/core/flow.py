@@ -56,21 +56,22 @@ def _moved_to(points, owner, other_spec) -> tuple[np.ndarray, np.ndarray]:
     return out, found
 
 
-def neighbour_slopes(D, inst, qu, qv) -> tuple[np.ndarray, np.ndarray]:
-    """(s_u, s_v): at pixels (qu, qv) of depth map ``D`` (m) with instance map ``inst``, the smaller
+def slope_maps(D, inst) -> tuple[np.ndarray, np.ndarray]:
+    """(s_u, s_v), HxW: at each pixel of depth map ``D`` (m) with instance map ``inst``, the smaller
     absolute depth step to the left/right (up/down) neighbour of the same instance with a surface, m
     per pixel (0 where there is none): the local slope of the surface, from its smoother side."""
-    H, W = D.shape
-    d0, i0 = D[qv, qu], inst[qv, qu]
     out = []
-    for du, dv in ((1, 0), (0, 1)):
-        best = np.full(len(qu), np.inf)
-        for s in (-1, 1):
-            nu, nv = qu + s * du, qv + s * dv
-            ok = (nu >= 0) & (nu < W) & (nv >= 0) & (nv < H)
-            nu, nv = np.clip(nu, 0, W - 1), np.clip(nv, 0, H - 1)
-            ok &= (inst[nv, nu] == i0) & (D[nv, nu] > 0)
-            best = np.where(ok, np.minimum(best, np.abs(D[nv, nu] - d0)), best)
+    for axis in (1, 0):
+        best = np.full(D.shape, np.inf)
+        for shift in (-1, 1):
+            nd = np.full(D.shape, np.nan)
+            ni = np.full(inst.shape, -1, np.int64)
+            src = [slice(None)] * 2
+            dst = [slice(None)] * 2
+            src[axis], dst[axis] = (slice(None, -1), slice(1, None)) if shift < 0 else (slice(1, None), slice(None, -1))
+            nd[tuple(dst)], ni[tuple(dst)] = D[tuple(src)], inst[tuple(src)]     # the neighbour at index + shift
+            ok = (ni == inst) & (nd > 0)
+            best = np.where(ok, np.minimum(best, np.abs(np.where(ok, nd, 0.0) - D)), best)
         out.append(np.where(np.isfinite(best), best, 0.0))
     return out[0], out[1]
 
@@ -111,7 +112,8 @@ def flow_between(f, other) -> np.ndarray:
     D = np.asarray(other.depth, np.float64)
     inst_o = np.asarray(other.instance).astype(np.int64)
     d_o, i_o = D[qv, qu], inst_o[qv, qu]
-    tol = depth_tolerance(z, uv - np.stack([qu, qv], 1), *neighbour_slopes(D, inst_o, qu, qv))
+    s_u, s_v = slope_maps(D, inst_o)
+    tol = depth_tolerance(z, uv - np.stack([qu, qv], 1), s_u[qv, qu], s_v[qv, qu])
     valid = inside & (d_o > 0) & (i_o == own) & (np.abs(z - d_o) <= tol)
     v, u = np.divmod(pix, W)
     flow = np.where(valid[:, None], uv - np.stack([u, v], 1), 0.0)
