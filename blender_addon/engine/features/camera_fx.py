@@ -12,9 +12,10 @@ frames, centred), so the motion during the exposure is the configured translatio
 Keyframes are re-set every frame on the same actions: nothing new is created per frame.
 
 In a sequence (core/features/camera_fx.py) objects also turn during the exposure: every movable
-object gets linear ``rotation_quaternion`` keys too, and its keys at frames 0 and 2 are its pose
-turned by -+ its rotation during the exposure / SHUTTER about its centre of mass and moved by -+ its
-translation / SHUTTER (frame 1: the frame's pose).
+object gets linear location and ``rotation_quaternion`` keys at five frames across the exposure
+(``TURN_FRAMES``, 0.75 .. 1.25: quaternions interpolate linearly, so keys 1/8 frame apart keep a
+fast spin's angle within a fraction of a degree), each its pose turned about its centre of mass and
+moved as its velocities say at that instant (frame 1: the frame's pose).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from ...core.spec import ObjectKind
 from .. import compat
 
 SHUTTER = 0.5                          # frames; the exposure is [1 - SHUTTER/2, 1 + SHUTTER/2]
+# sequences: objects' keys across the exposure (quaternions interpolate linearly: keys close together)
+TURN_FRAMES = tuple(1.0 + SHUTTER / 2 * j / 2 for j in (-2, -1, 0, 1, 2))
 
 
 class CameraFx:
@@ -52,7 +55,7 @@ class CameraFx:
             if hasattr(scene.render, "motion_blur_position"):
                 scene.render.motion_blur_position = "CENTER"
             scene.frame_start, scene.frame_end = 0, 2
-            for ob in [self.b.camera, *movable]:
+            for ob in [self.b.camera, *([] if self.turn else movable)]:
                 for f in (0, 1, 2):
                     compat.keyframe_linear(ob, "location", f)
             for ob in movable:
@@ -66,14 +69,17 @@ class CameraFx:
         """A lazy source's pool objects (engine/objects.py) get their motion keyframes when loaded."""
         if self.motion:
             for ob in loaded.pool:
-                for f in (0, 1, 2):
-                    compat.keyframe_linear(ob, "location", f)
+                if not self.turn:
+                    for f in (0, 1, 2):
+                        compat.keyframe_linear(ob, "location", f)
                 self._turn_keys(ob)
 
     def _turn_keys(self, ob) -> None:
+        """A sequence's object: location and rotation keys at TURN_FRAMES."""
         if self.turn:
             ob.rotation_mode = "QUATERNION"
-            for f in (0, 1, 2):
+            for f in TURN_FRAMES:
+                compat.keyframe_linear(ob, "location", f)
                 compat.keyframe_linear(ob, "rotation_quaternion", f)
 
     def apply(self, spec) -> None:
@@ -121,7 +127,7 @@ class CameraFx:
         step = np.asarray(o.motion or (0.0, 0.0, 0.0), float) / SHUTTER
         q0 = np.asarray(matrix_to_quat(R0))
         locs, quats = [], []
-        for k in (-1.0, 0.0, 1.0):
+        for k in (f - 1.0 for f in TURN_FRAMES):
             Rk = _rotvec(k * w)
             locs.append(c + Rk @ (p0 - c) + k * step if k else p0)
             q = np.asarray(matrix_to_quat(Rk @ R0)) if k else q0
