@@ -422,12 +422,11 @@ def test_panel_randomize_shows_a_scenes_first_view_and_steps_through_its_views(t
 
 
 @pytest.mark.render
+@pytest.mark.parametrize("rendered", ["views"], indirect=True)     # one mode is enough here
 def test_ray_backend_renders_whole_scenes_and_matches(rendered, tmp_path):
     """``--backend ray --workers 2``: chunks are whole scenes (its driver log says so); same bytes."""
     pytest.importorskip("ray")
     mode, path, frames, ref = rendered
-    if mode != "views":
-        pytest.skip("one mode is enough for the Ray backend's scene chunks")
     out = tmp_path / "ray"
     r = run_cli("render", path, "--out", out, "--backend", "ray", "--workers", 2, "--quiet", timeout=400)
     assert r.returncode == 0, r.stderr
