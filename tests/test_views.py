@@ -432,3 +432,22 @@ def test_ray_backend_renders_whole_scenes_and_matches(rendered, tmp_path):
     assert r.returncode == 0, r.stderr
     assert_identical(ref, out, frames)
     assert "in chunks of one scene" in (out / "logs" / "ray-driver.log").read_text()
+
+
+def test_a_back_plane_faces_each_views_camera(tmp_path):
+    """world.type: image puts a back plane behind the look-at point facing the camera: per view, it
+    is where core.features.world.back_plane_pose puts it for that view's camera (and its window)."""
+    from conftest import ROOT
+    from synthblend.core.features.world import back_plane_pose
+    from synthblend.core.scenes import sample_frame
+    from synthblend.core.spec import ObjectKind
+    c = cfg(tmp_path, scene={"views": 3},
+            world={"type": "image", "image": {"folder": str(ROOT / "scene_assets" / "backgrounds")}})
+    planes = []
+    for f in range(3):
+        s = sample_frame(c, c.seed, f)
+        bp = next(o for o in s.objects if o.kind is ObjectKind.BACK_PLANE)
+        T, window = back_plane_pose(s.camera, s.world.image_distance)
+        assert np.allclose(bp.obj2world, T) and s.world.image_window == window
+        planes.append(bp.obj2world)
+    assert not np.allclose(planes[0], planes[1]) and not np.allclose(planes[1], planes[2])
