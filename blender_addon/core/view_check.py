@@ -96,7 +96,7 @@ def visible_targets(config, objects, camera) -> list[int]:
     V_cam, F_all, face_owner = np.concatenate(Vs), np.concatenate(Fs), np.concatenate(owner)
     K = np.asarray(camera.K, float)
     W, H = camera.resolution
-    seen = []
+    rays, owners, depths, is_com = [], [], [], []
     for o in sorted(objects, key=lambda o: o.instance_id):
         if o.kind is not ObjectKind.OBJECT or o.category_id <= 0 or o.instance_id not in tris:
             continue
@@ -104,18 +104,19 @@ def visible_targets(config, objects, camera) -> list[int]:
         pc = _world(P, o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3]
         z = pc[:, 2]
         front = z > camera.clip_start
-        if not front.any():
-            continue
         xy = pc[front, :2] / z[front, None]
         uv = xy @ K[:2, :2].T + K[:2, 2]
         inside = (uv[:, 0] >= -0.5) & (uv[:, 0] <= W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] <= H - 0.5)
-        if not inside.any():
-            continue
         idx = np.flatnonzero(front)[inside]
-        depth, tri = nearest_hit(V_cam, F_all, xy[inside], camera.clip_start, camera.clip_end)
-        hit_own = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == o.instance_id)
-        unoccluded = np.isfinite(depth) & (depth >= z[idx] - TOLERANCE_M)
-        ok = np.where(idx >= first_vertex, unoccluded, hit_own)
-        if ok.any():
-            seen.append(o.instance_id)
-    return seen
+        rays.append(xy[inside])
+        owners.append(np.full(len(idx), o.instance_id))
+        depths.append(z[idx])
+        is_com.append(idx < first_vertex)
+    if not rays or not sum(len(r) for r in rays):
+        return []
+    xy, owner, z, com = (np.concatenate(a) for a in (rays, owners, depths, is_com))
+    depth, tri = nearest_hit(V_cam, F_all, xy, camera.clip_start, camera.clip_end)   # one cast for all
+    hit_own = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == owner)
+    unoccluded = np.isfinite(depth) & (depth >= z - TOLERANCE_M)
+    ok = np.where(com, hit_own, unoccluded)
+    return sorted(int(i) for i in np.unique(owner[ok]))
