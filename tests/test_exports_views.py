@@ -166,3 +166,15 @@ def test_preview_sheet_has_a_flow_column_and_animated_previews(tmp_path):
     assert panel1.mean() < 40
     r = run_cli("preview", ds, "--out", tmp_path / "x.gif", "--scene", "7")
     assert r.returncode == 2 and "--scene" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_torch_adapter_takes_flow_as_an_input(tmp_path):
+    pytest.importorskip("torch")
+    from synthblend.dataset.reader import open_dataset
+
+    ds = open_dataset(_with_scenes(make_dataset(tmp_path / "t", frames=5), flow=True))
+    x, _ = ds.torch(target="instance", inputs=("rgb", "flow_forward"))[0]
+    fl = x["flow_forward"]
+    assert tuple(fl.shape) == (3, 48, 64)                       # U, V, valid as channels
+    assert float(fl[0].mean()) == pytest.approx(3.0) and float(fl[1].mean()) == pytest.approx(-1.0)
+    assert float(fl[2].min()) == 1.0
