@@ -51,7 +51,7 @@ def __getattr__(name):
     if name == "render_dataset":
         from .api import render_dataset
         return render_dataset
-    if name == "sample":
-        from .core.sampling import sample
-        return sample
+    if name == "sample":             # frame i's FrameSpec (with scene.views / sequence: its view)
+        from .core.scenes import sample_frame
+        return sample_frame
     raise AttributeError(name)

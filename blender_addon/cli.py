@@ -63,10 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     for o in exports.OPTIONS:
         p.add_argument(o.flag, type=o.type, default=o.default, help=o.help, choices=o.choices)
 
-    p = sub.add_parser("preview", help="contact sheet of a dataset")
+    p = sub.add_parser("preview", help="contact sheet of a dataset (PNG), or one scene animated (GIF / MP4)")
     p.add_argument("dataset")
-    p.add_argument("--out", required=True, help="PNG file")
+    p.add_argument("--out", required=True, help="PNG file: contact sheet; .gif or .mp4: the frames of --scene "
+                                                "animated (RGB, instance, depth, flow side by side)")
     p.add_argument("--frames", help="frame indices, e.g. 0,1,5 or 0-7")
+    p.add_argument("--scene", type=int, default=0, help="animated preview: which scene / sequence (default 0)")
+    p.add_argument("--fps", type=float, help="animated preview: frames per second (default: the sequence's fps, "
+                                             "else 2)")
 
     p = sub.add_parser("stats", help="plots and a summary of a dataset")
     p.add_argument("dataset")
@@ -261,7 +265,11 @@ def cmd_export(a) -> int:
 
 def cmd_preview(a) -> int:
     from .dataset.preview import make_preview
-    make_preview(a.dataset, a.out, frames=parse_frames(a.frames))
+    from .dataset.sequence_preview import FORMATS, make_sequence_preview
+    if Path(a.out).suffix.lower() in FORMATS:
+        make_sequence_preview(a.dataset, a.out, scene=a.scene, fps=a.fps)
+    else:
+        make_preview(a.dataset, a.out, frames=parse_frames(a.frames))
     print(f"wrote {a.out}")
     return 0
 

@@ -56,6 +56,8 @@ def test_each_codec_round_trips_its_output(tmp_path, name):
               "png_u16": rng.integers(0, 65536, (5, 7), dtype=np.uint16),
               "exr_depth": rng.random((5, 7), dtype=np.float32) * 10,
               "exr_xyz": rng.random((5, 7, 3), dtype=np.float32) - 0.5,
+              "exr_flow": np.concatenate([rng.random((5, 7, 2), dtype=np.float32) * 9 - 4,
+                                          (rng.random((5, 7, 1)) > 0.5).astype(np.float32)], axis=2),
               "png_mask": rng.random((5, 7)) > 0.5}[o.codec]
     c = codecs.CODECS[o.codec]
     p = tmp_path / f"x{o.ext}"

@@ -12,6 +12,7 @@ from .distortion_checks import check_distortion
 from .errors import InputError
 from .image_folders import HDRI_EXTS, IMAGE_EXTS, list_images
 from .library import is_library, is_library_entry, max_instances, resolve_library
+from .motion_schema import check_motion
 from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
@@ -37,6 +38,13 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     check_supports(v, data, parsed, _check_file)
     check_physics(v, data)
     check_camera(v, data, parsed)
+    check_motion(v, data, parsed)
+    if (data.get("scene") or {}).get("views") is not None and data.get("sequence") is not None:
+        v.err(["scene", "views"], "give scene.views or sequence, not both (a sequence's frames are its views)")
+    if (data.get("camera") or {}).get("stereo") is not None and (
+            (data.get("scene") or {}).get("views") is not None or data.get("sequence") is not None):
+        v.err(["camera", "stereo"], "stereo pairs with scene.views or sequence are not supported yet "
+              "(a stereo pair is two frames of one scene); use one of them")
     ground = (data.get("scene") or {}).get("ground")
     n_supports = len((data.get("scene") or {}).get("supports") or [])
     if n_instances + bool(ground) + n_supports > MAX_INSTANCES:

@@ -31,7 +31,9 @@ class FrameData:
     triangles rendered for ObjectSpec ``o`` in its local frame (V: Nx3, F: Mx3);
     ``vertex_normals_of(o)`` Blender's vertex normals of a smooth-shaded mesh, else None;
     ``keypoints_of(o)`` the config's keypoints of ``o`` or None; ``linear``: the exposed linear colour
-    that ``rgb`` was made from (``display(linear)`` gives ``rgb`` before augmentation).
+    that ``rgb`` was made from (``display(linear)`` gives ``rgb`` before augmentation); ``exposure``:
+    the frame's exposure record (meta ``exposure``). ``prev`` / ``next``: the previous / next frame of
+    the same scene (views in order, a sequence's time steps), for temporal outputs.
     """
 
     spec: Any                                   # core.spec.FrameSpec
@@ -44,6 +46,11 @@ class FrameData:
     object_meta: dict = field(default_factory=dict)   # instance_id -> {key: value} added to meta
     linear: np.ndarray | None = None   # HxWx3 float32 exposed linear colour (Rec.709), None without colour
     display: Callable | None = None    # the view transform: HxWx3 linear -> HxWx3 uint8 sRGB
+    exposure: dict | None = None       # meta "exposure" (mode, ev, saturated_fraction); None without colour
+    # temporal outputs (Output.temporal): the neighbouring frames of the scene / sequence (their
+    # FrameData: spec, depth, instance, ...), None at the scene's ends and for other outputs
+    prev: "FrameData | None" = None
+    next: "FrameData | None" = None
 
     def add_object_meta(self, instance_id: int, values: dict) -> None:
         self.object_meta.setdefault(int(instance_id), {}).update(values)
@@ -59,10 +66,11 @@ class Output:
     doc: str
     folder: str | None = None
     ext: str | None = None
-    codec: str | None = None           # dataset/codecs.py: png_rgb8 | png_u16 | exr_depth | exr_xyz | png_mask
+    codec: str | None = None   # dataset/codecs.py: png_rgb8 | png_u16 | exr_depth | exr_xyz | exr_flow | png_mask
     per_object: bool = False
     needs_color: bool = False          # without it the ground-truth-only fast path renders the frame
     default: bool = False              # in render.outputs by default
+    temporal: bool = False             # compute() reads frame.prev / frame.next (engine/worker.py renders them)
 
     @property
     def has_files(self) -> bool:
@@ -131,6 +139,24 @@ def _depth_noisy(f: FrameData):
 def _rgb_noisy(f: FrameData):
     from .sensor_noise import rgb_noisy_output
     return rgb_noisy_output(f.linear, f.display, f.spec)
+def _flow_forward(f: FrameData):
+    from .flow import flow_forward
+    return flow_forward(f)
+
+
+def _flow_backward(f: FrameData):
+    from .flow import flow_backward
+    return flow_backward(f)
+
+
+def _object_coords(f: FrameData):
+    from .object_coords import object_coords_map
+    return object_coords_map(f)
+
+
+def _nocs(f: FrameData):
+    from .object_coords import nocs_map
+    return nocs_map(f)
 
 
 OUTPUTS: tuple[Output, ...] = (
@@ -154,6 +180,15 @@ OUTPUTS: tuple[Output, ...] = (
            "0 = invalid (float32 EXR)", "depth_noisy", ".exr", "exr_depth"),
     Output("rgb_noisy", _rgb_noisy, "Poisson-Gaussian sensor noise in linear space (camera.rgb_noise), "
            "8-bit sRGB", "rgb_noisy", ".png", "png_rgb8", needs_color=True),
+    # temporal ground truth (core/flow.py, core/object_coords.py; docs/views.md)
+    Output("flow_forward", _flow_forward, "optical flow to the next frame of the scene, px (float32 EXR U, V, "
+           "valid)", "flow_forward", ".exr", "exr_flow", temporal=True),
+    Output("flow_backward", _flow_backward, "optical flow to the previous frame of the scene, px (float32 EXR "
+           "U, V, valid)", "flow_backward", ".exr", "exr_flow", temporal=True),
+    Output("object_coords", _object_coords, "surface point in its object's raw asset coordinates (float32 EXR "
+           "X, Y, Z; 0 = none)", "object_coords", ".exr", "exr_xyz"),
+    Output("nocs", _nocs, "normalized object coordinates, the object's box in [0, 1]^3 (float32 EXR X, Y, Z)",
+           "nocs", ".exr", "exr_xyz"),
 )
 
 BY_NAME: dict[str, Output] = {o.name: o for o in OUTPUTS}

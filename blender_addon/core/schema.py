@@ -12,6 +12,7 @@ from __future__ import annotations
 from .camera_intrinsics import parse_K
 from .camera_presets import NAMES as CAMERA_PRESETS
 from .distortion import MODELS as DISTORTION_MODELS
+from .motion_schema import SEQUENCE_STARTS, TRAJECTORY, VELOCITY
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
 from .physics.shapes import COLLISIONS
@@ -27,6 +28,7 @@ from .schema_parsers import (
     parse_rotation,
     parse_shapes,
     parse_size2,
+    parse_views,
     parse_weights,
 )
 from .schema_types import Custom, D, ListOf, Section, V
@@ -212,6 +214,16 @@ ASSET_CACHE = Section({
 }, doc="mesh files and library assets load when a frame first uses them; beyond either bound the least "
        "recently used are freed (a frame's own assets never); does not change what is rendered")
 
+# scene.views / sequence: frames grouped into scenes (core/scenes.py, docs/views.md)
+SEQUENCE = Section({
+    "frames": V("int", None, required=True, min=1, max=100_000,
+                doc="frames per sequence (one scene: objects and camera move, ids constant)"),
+    "fps": V("float", 12.0, min=0, min_exclusive=True, max=100_000, doc="frames per second: time_s = view / fps"),
+    "start": V("str", "settled", allowed=SEQUENCE_STARTS,       # core/motion.py, docs/views.md
+               doc="placement: physics: frame 0 is the settled arrangement, or the drop's release (the fall "
+                   "is filmed; needs scene.physics.stagger_s: 0)"),
+}, optional=True, doc="sequences in time: consecutive frames of a scene at t = k / fps (docs/views.md)")
+
 
 OBJECT = Section({
     "mesh": V("path", None, doc="mesh file, any format trimesh loads (ply, obj, stl, glb, off); or a "
@@ -250,6 +262,7 @@ OBJECT = Section({
     "skeleton": Custom(parse_keypoint_pairs, None,
                        doc="pairs of keypoints (names or indices) joined by an edge (COCO category skeleton)"),
     "physics": OBJECT_PHYSICS,
+    "velocity": VELOCITY,              # sequences: core/motion.py, docs/views.md
 })
 
 SCHEMA = Section({
@@ -289,6 +302,9 @@ SCHEMA = Section({
         "distractors": DISTRACTORS,
         "physics": PHYSICS,
         "supports": ListOf(SUPPORT, doc="static bins, tables, shelves, meshes: rendered, labelled, collided with"),
+        "views": Custom(parse_views, None, doc="camera views per scene (int or int distribution, drawn per "
+                                               "scene): one arrangement, N cameras, consecutive frames "
+                                               "(docs/views.md); absent: every frame its own scene"),
     }),
     "camera": Section({
         "look_at": D("vec3", (0.0, 0.0, 0.0), doc="point the camera aims at, world, m"),
@@ -323,6 +339,7 @@ SCHEMA = Section({
         "dof": DOF,
         "motion_blur": MOTION_BLUR,
         "distortion": DISTORTION,
+        "trajectory": TRAJECTORY,      # views and sequences: core/trajectory.py, docs/views.md
     }),
     "lighting": Section({
         "count": D("int", 1, min=0, max=MAX_LIGHTS),
@@ -339,4 +356,5 @@ SCHEMA = Section({
     }),    "materials": material_section(),
     "world": WORLD,
     "augment": AUGMENT,
+    "sequence": SEQUENCE,
 })

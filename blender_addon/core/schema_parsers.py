@@ -47,6 +47,24 @@ def parse_position_or_view(value):
     return ("dist", dist.parse(value, "vec3"))
 
 
+MAX_VIEWS = 100_000
+
+
+def parse_views(value):
+    """``scene.views``: absent (None: every frame its own scene), or the camera views per scene: an
+    int >= 1 or an int distribution (``randint``, ``choice``), drawn per scene (core/scenes.py)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"views takes an int >= 1 or an int distribution, got {value!r}")
+    d = dist.parse(value, "int")
+    vals = d.values()
+    b = d.bounds() if vals is None else (min(vals), max(vals))
+    if b is None or b[0] < 1 or b[1] > MAX_VIEWS:
+        raise ValueError(f"every value of views must be an int in 1..{MAX_VIEWS}; got {value!r}")
+    return d
+
+
 def parse_focus(value):
     """``look_at`` (focus on the camera's look-at point) or a distance in meters (may be random)."""
     if value == "look_at":

@@ -33,6 +33,8 @@ class CameraSpec:
     pixel_aspect: tuple = (1.0, 1.0)   # Blender render pixel aspect (x, y): x / y = fy / fx (camera.intrinsics)
     distortion: dict | None = None     # {"model": "opencv" | "fisheye", "k1": ..., ...} (core/distortion.py);
                                        # None = pinhole. Every map is an image of the distorted camera
+    # a view of a scene (core/trajectory.py): {"sampled": {config path: drawn value}, "selection": ...}
+    view_info: dict | None = None
 
     @property
     def world2cam(self) -> np.ndarray:
@@ -83,8 +85,11 @@ class ObjectSpec:
     color_rgb: tuple[float, float, float]
     material: object = None            # MaterialSpec, None = the entry's fixed colour
     motion: tuple | None = None        # world translation during the exposure (motion blur), m
+    motion_rotation: tuple | None = None   # sequences: rotation vector during the exposure, world, rad ...
+    motion_center: tuple | None = None     # ... about this world point (the centre of mass), m
     asset_key: str | None = None       # the chosen asset of a library entry (core/library.py), else None
     bop_obj_id: int | None = None      # a BOP model set's obj id (meta bop_obj_id; the BOP export keeps it)
+    velocity: dict | None = None       # sequences: {"linear_m_s": [3], "angular_rad_s": [3]}, world frame
 
     @property
     def source(self) -> tuple:
@@ -123,6 +128,10 @@ class FrameSpec:
     placement: dict | None = None      # how poses were made: method, drop poses, supports
     stereo: dict | None = None         # camera.stereo: baseline_m, side, pair, other_cam2world (core/stereo.py)
     features: dict = field(default_factory=dict)   # feature name -> its values, for features without a field
+    # scene.views / sequence (core/scenes.py); None without them (meta then has no such keys)
+    scene: int | None = None           # the scene (arrangement) this frame belongs to
+    view: int | None = None            # its view index in the scene (a sequence's time index)
+    time_s: float | None = None        # sequences: view / fps, s
 
 
 @dataclass
@@ -199,6 +208,7 @@ class CameraFxSpec:
     blades: int = 0
     camera_translation: tuple | None = None      # m during the exposure, OpenCV camera frame
     camera_rotation_deg: tuple | None = None     # deg during the exposure, about camera x, y, z
+    exposure_s: float | None = None              # sequences: the exposure (motion from the velocities), s
 
     @property
     def dof(self) -> bool:
@@ -217,6 +227,8 @@ class CameraFxSpec:
             out["motion_blur"] = {"camera_translation": _plain(self.camera_translation),
                                   "camera_rotation_deg": _plain(self.camera_rotation_deg),
                                   "ground_truth": "separate pass at the exposure's centre, no blur"}
+            if self.exposure_s is not None:
+                out["motion_blur"]["exposure_s"] = float(self.exposure_s)
         return out
 
 

@@ -18,3 +18,13 @@ def stream(seed: int, frame: int, name: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed & 0xFFFFFFFF,
                                                                         seed >> 32 & 0xFFFFFFFF,
                                                                         frame, key])))
+
+
+def view_stream(seed: int, scene: int, view: int, name: str) -> np.random.Generator:
+    """The random stream ``name`` of view ``view`` of scene ``scene`` (``scene.views`` / ``sequence``,
+    core/scenes.py): its draws depend only on (seed, scene, view, name), apart from every frame stream
+    (``view/`` prefixes the name and the view is a fifth entropy word)."""
+    key = zlib.crc32(f"view/{name}".encode("utf-8"))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed & 0xFFFFFFFF,
+                                                                        seed >> 32 & 0xFFFFFFFF,
+                                                                        scene, key, view])))

@@ -5,7 +5,9 @@ E/camera.json
 E/models/obj_NNNNNN.ply            millimetres, scale baked in, with vertex normals
 E/models/models_info.json          diameter, min_x/y/z, size_x/y/z (mm)
 E/models/synthblend_models.json    obj_id -> asset, mesh, category, scale (not BOP; for people)
-E/train_pbr/SSSSSS/                scene S = frames S*1000 .. S*1000+999; im_id = frame index
+E/train_pbr/SSSSSS/                scene S = frames S*1000 .. S*1000+999; im_id = frame index; a dataset
+                                   of scenes (scene.views / sequence: meta scene, view) writes one BOP
+                                   scene per scene, S = meta scene, im_id = meta view
     rgb/IIIIII.png  depth/IIIIII.png (uint16, x depth_scale = mm)
     mask/IIIIII_GGGGGG.png          amodal silhouette (the object alone), 0/255
     mask_visib/IIIIII_GGGGGG.png    visible part, from the instance map, 0/255
@@ -189,6 +191,19 @@ def _keep_id(frame, o, key, kept: dict) -> None:
                                                "BOP obj id needs one mesh at one constant scale")
 
 
+def scene_and_image(frame) -> tuple[int, int]:
+    """(BOP scene id, im_id) of a frame: its meta ``scene`` and ``view`` when the dataset has scenes of
+    several views or sequences, else ``(frame // 1000, frame index)``."""
+    meta = frame.meta
+    scene, view = meta.get("scene"), meta.get("view")
+    if scene is None or view is None:
+        return frame.index // SCENE_SIZE, frame.index
+    for k, v in (("scene", scene), ("view", view)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(str(frame.path("meta")), f"{k} must be an integer >= 0, got {v!r}")
+    return scene, view
+
+
 def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool = False) -> dict:
     """Write the BOP export of ``dataset_dir`` into ``out_dir``; returns a small summary.
 
@@ -236,7 +251,7 @@ def export_bop(dataset_dir, out_dir, depth_scale: float = 0.1, overwrite: bool =
     scenes: dict[int, dict] = {}
     n_gt, n_clipped, n_distorted = 0, 0, 0
     for frame in ds:
-        scene_id, im_id = frame.index // SCENE_SIZE, frame.index
+        scene_id, im_id = scene_and_image(frame)
         sd = out / SPLIT / f"{scene_id:06d}"
         sc = scenes.setdefault(scene_id, {"gt": {}, "camera": {}, "info": {}})
         stem = layout.frame_stem(im_id)

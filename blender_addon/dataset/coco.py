@@ -7,8 +7,14 @@ E/"annotations.json")``. One annotation per visible instance of a labelled categ
 exactly as pycocotools encodes it (``counts`` a string), ``area`` = mask pixels, ``bbox`` =
 pycocotools' box of the mask, ``iscrowd`` 0 and an extra ``instance_id`` tying it to the instance map.
 Image ids are frame index + 1 (COCO ids start at 1); each image also carries ``frame`` = its frame
-index. Keypoints (:func:`_keypoint_categories`): a category whose objects carry meta keypoints lists
-their names under ``keypoints`` and its ``skeleton`` (COCO's 1-based index pairs, from the entries'
+index. Datasets of scenes (``scene.views``, ``sequence``; meta ``scene`` and ``view``) are
+videos as CocoVID (mmtracking, TAO, YouTube-VIS style) writes them: a top-level ``videos`` list
+(``id`` = scene + 1, ``name`` ``scene_SSSSSS``) and per image ``video_id`` (its scene + 1) and
+``frame_id`` (its view: 0, 1, ... in the scene's order); instance ids are constant within a
+scene, so ``instance_id`` tracks an object through its video.
+
+Keypoints (:func:`_keypoint_categories`): a category whose objects carry meta keypoints lists their
+names under ``keypoints`` and its ``skeleton`` (COCO's 1-based index pairs, from the entries'
 ``skeleton``); each of its annotations has ``keypoints`` ``[x, y, v] * K`` with ``(x, y)`` the
 dataset's ``uv`` (pixel indices, pixel ``(u, v)`` centred at ``(u, v)``, as COCO's keypoints are) and
 ``v`` the dataset's visibility (0 not in the image, then x = y = 0; 1 hidden; 2 visible), and
@@ -59,6 +65,19 @@ def _keypoints(o: dict, n: int) -> dict:
     return {"keypoints": flat, "num_keypoints": sum(1 for k in range(2, len(flat), 3) if flat[k] > 0)}
 
 
+def _video_fields(frame, videos: dict) -> dict:
+    """``{video_id, frame_id}`` of a frame of a scene (meta ``scene``, ``view``; the scene's video is
+    added to ``videos``), ``{}`` for a dataset of independent frames."""
+    scene, view = frame.meta.get("scene"), frame.meta.get("view")
+    if scene is None or view is None:
+        return {}
+    for k, v in (("scene", scene), ("view", view)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(str(frame.path("meta")), f"{k} must be an integer >= 0, got {v!r}")
+    videos.setdefault(scene, {"id": scene + 1, "name": f"scene_{scene:06d}"})
+    return {"video_id": scene + 1, "frame_id": view}
+
+
 def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bool = False) -> dict:
     """Write the COCO export of ``dataset_dir`` into ``out_dir``; returns a small summary.
 
@@ -76,7 +95,7 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bo
     W, H = ds.image_size
     categories = sorted(ds.categories, key=lambda c: int(c["id"]))
     cat_ids = {int(c["id"]) for c in categories}
-    images, annotations = [], []
+    images, annotations, videos = [], [], {}
     min_px = max(1, int(min_visible_pixels))
     for frame in checked(ds):
         file_name = f"{layout.frame_stem(frame.index)}.png"
@@ -85,7 +104,7 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bo
         h, w = inst.shape
         image_id = frame.index + 1
         images.append({"id": image_id, "file_name": file_name, "width": int(w), "height": int(h),
-                       "frame": frame.index, **_camera(frame)})
+                       "frame": frame.index, **_camera(frame), **_video_fields(frame, videos)})
         for o in labelled(frame):
             iid, cid = int(o["instance_id"]), int(o["category_id"])
             if cid not in cat_ids:
@@ -113,6 +132,7 @@ def export_coco(dataset_dir, out_dir, min_visible_pixels: int = 0, overwrite: bo
                         **({"keypoints": list(kp_cats[int(c["id"])][0]), "skeleton": kp_cats[int(c["id"])][1]}
                            if int(c["id"]) in kp_cats else {})}
                        for c in categories],
+        **({"videos": [videos[k] for k in sorted(videos)]} if videos else {}),
         "images": images,
         "annotations": annotations,
     }

@@ -5,6 +5,7 @@ back, with the checks that keep a wrong array out of a dataset.
 * ``png_u16``: HxW 16-bit gray PNG (instance and category ids);
 * ``exr_depth``: HxW float32, one EXR channel ``Y`` (meters);
 * ``exr_xyz``: HxWx3 float32, EXR channels ``X``, ``Y``, ``Z``;
+* ``exr_flow``: HxWx3 float32, EXR channels ``U``, ``V`` (pixels) and ``valid`` (1 / 0), in that order;
 * ``png_mask``: HxW bool, written 0/255 8-bit gray, read back as bool.
 
 Every writer gives the same bytes for the same array (fixed PNG compression, no timestamps).
@@ -17,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .exr import read_exr, write_depth_exr, write_normals_exr
+from .exr import read_exr, write_channels_exr, write_depth_exr, write_normals_exr
 
 # zlib level 1: ~5x faster than the default 6 on rendered (noisy) images for ~15% larger files;
 # Blender itself saves PNGs at a similar level (15%).
@@ -108,6 +109,18 @@ def _read_xyz(path) -> np.ndarray:
     return np.stack([chans[c] for c in "XYZ"], axis=-1).astype(np.float32, copy=False)
 
 
+FLOW_CHANNELS = ("U", "V", "valid")
+
+
+def _write_flow(path, a: np.ndarray) -> None:
+    write_channels_exr(path, {c: a[..., i] for i, c in enumerate(FLOW_CHANNELS)})
+
+
+def _read_flow(path) -> np.ndarray:
+    chans = read_exr(path)
+    return np.stack([chans[c] for c in FLOW_CHANNELS], axis=-1).astype(np.float32, copy=False)
+
+
 @dataclass(frozen=True)
 class Codec:
     check: Callable[[str, np.ndarray], np.ndarray]   # (output name, array) -> the array to write
@@ -120,6 +133,7 @@ CODECS: dict[str, Codec] = {
     "png_u16": Codec(_u16, save_png, load_png),
     "exr_depth": Codec(_float2d, write_depth_exr, _read_depth),
     "exr_xyz": Codec(_xyz, write_normals_exr, _read_xyz),
+    "exr_flow": Codec(_xyz, _write_flow, _read_flow),
     "png_mask": Codec(_mask, save_png, lambda p: load_png(p) > 0),
 }
 
@@ -133,7 +147,7 @@ _PNG_MODES = {"png_rgb8": ("RGB", "RGBA", "P"), "png_u16": ("I;16", "I;16B", "I;
               "png_mask": ("L",)}
 _EXPECTED = {"png_rgb8": "an 8-bit RGB PNG", "png_u16": "a 16-bit single-channel PNG",
              "png_mask": "an 8-bit gray PNG (0/255)", "exr_depth": "an EXR depth image (channel Y)",
-             "exr_xyz": "an EXR with channels X, Y, Z"}
+             "exr_xyz": "an EXR with channels X, Y, Z", "exr_flow": "an EXR with channels U, V, valid"}
 _MODE_NAMES = {"RGB": "an 8-bit RGB", "RGBA": "an 8-bit RGBA", "L": "an 8-bit gray", "LA": "an 8-bit gray+alpha",
                "P": "a palette", "1": "a 1-bit", "I;16": "a 16-bit gray", "I": "a 32-bit gray", "F": "a float"}
 
@@ -190,6 +204,7 @@ PROBES: dict[str, Callable[[object], tuple[int, int]]] = {
     "png_mask": _probe_png("png_mask"),
     "exr_depth": _probe_exr("exr_depth", ()),
     "exr_xyz": _probe_exr("exr_xyz", ("X", "Y", "Z")),
+    "exr_flow": _probe_exr("exr_flow", FLOW_CHANNELS),
 }
 
 

@@ -151,6 +151,20 @@ def write_normals_exr(path, normals: np.ndarray) -> None:
     _write_native(exr, path, chans)
 
 
+def write_channels_exr(path, channels: dict[str, np.ndarray]) -> None:
+    """Write named HxW float32 channels (e.g. flow ``U``, ``V``, ``valid``), ZIP compression, the
+    same bytes for the same arrays."""
+    path = os.fspath(path)
+    chans = {str(k): np.ascontiguousarray(v, dtype=np.float32) for k, v in channels.items()}
+    if not chans or any(a.ndim != 2 or a.shape != next(iter(chans.values())).shape for a in chans.values()):
+        raise ValueError("channels must be HxW arrays of one shape")
+    exr = _native()
+    if exr is None:
+        write_exr_pure(path, chans)
+        return
+    _write_native(exr, path, chans)
+
+
 # ------------------------------------------------------------------------------- pure-numpy reader
 
 

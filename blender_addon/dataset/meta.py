@@ -94,7 +94,25 @@ def frame_meta(spec: FrameSpec, instance: np.ndarray, mesh_paths: dict[int, str]
         meta["camera"]["pixel_aspect"] = [float(x) for x in c.pixel_aspect]
     if getattr(spec, "stereo", None):     # camera.stereo: this image's side and the other camera
         meta["stereo"] = dict(spec.stereo)
+    add_scene_keys(meta, spec)
     return extend_meta(meta, spec)    # materials, distractors, world, camera effects, placement
+
+
+def add_scene_keys(meta: dict, spec: FrameSpec) -> None:
+    """``scene``, ``view`` (and in sequences ``time_s``, s), and each object's
+    ``velocity`` {linear_m_s, angular_rad_s} (world frame), only where scene.views / sequence are
+    configured (core/scenes.py): meta of other configs keeps its keys and bytes."""
+    if spec.scene is not None:
+        meta["scene"], meta["view"] = int(spec.scene), int(spec.view)
+        if spec.time_s is not None:
+            meta["time_s"] = float(spec.time_s)
+        selection = (getattr(spec.camera, "view_info", None) or {}).get("selection")
+        if selection is not None:          # camera.trajectory.min_visible_targets (core/trajectory.py)
+            meta["camera"]["selection"] = selection
+    for ob, o in zip(meta["objects"], spec.objects, strict=True):
+        if o.velocity is not None:
+            ob["velocity"] = {"linear_m_s": _m(o.velocity["linear_m_s"]),
+                              "angular_rad_s": _m(o.velocity["angular_rad_s"])}
 
 
 def manifest(config, blender_version: str, generator_version: str) -> dict:

@@ -1,4 +1,5 @@
-"""Contact sheet of a dataset: per frame RGB, 2-D boxes, instance ids, semantic classes and depth.
+"""Contact sheet of a dataset: per frame RGB, 2-D boxes, instance ids, semantic classes and depth,
+and optical flow as a colour wheel when the dataset has it (:func:`flow_to_color`).
 A frame with a lens distortion (meta ``camera.distortion``) gets, on its RGB panel, the images of
 straight lines through that distortion (:mod:`.preview_lens`) and its model in the row label.
 
@@ -56,6 +57,49 @@ def colorize_semantic(semantic: np.ndarray, colors: dict) -> np.ndarray:
     return lut[semantic]
 
 
+def _color_wheel() -> np.ndarray:
+    """The Middlebury flow colour wheel (Baker et al., "A Database and Evaluation Methodology for
+    Optical Flow", 2007): 55 RGB colours in [0, 1], red -> yellow -> green -> cyan -> blue -> magenta."""
+    segments = [(15, (1, 0, 0), (1, 1, 0)), (6, (1, 1, 0), (0, 1, 0)), (4, (0, 1, 0), (0, 1, 1)),
+                (11, (0, 1, 1), (0, 0, 1)), (13, (0, 0, 1), (1, 0, 1)), (6, (1, 0, 1), (1, 0, 0))]
+    rows = [np.asarray(a) + (np.asarray(b) - np.asarray(a)) * (np.arange(n)[:, None] / n) for n, a, b in segments]
+    return np.concatenate(rows).astype(np.float64)
+
+
+def flow_to_color(flow: np.ndarray, max_px: float | None = None) -> tuple[np.ndarray, float]:
+    """(HxWx3 float RGB in [0, 1], the magnitude shown at full saturation, px) of a flow map
+    (HxWx3: U, V, valid; or HxWx2, all valid): the direction of ``(U, V)`` (image axes, v down) picks
+    the hue on the Middlebury colour wheel, the length over ``max_px`` (default: the largest valid
+    length) the saturation; white = no motion, the dark background = not valid."""
+    f = np.asarray(flow, np.float64)
+    valid = f[..., 2] > 0 if f.shape[-1] > 2 else np.ones(f.shape[:2], bool)
+    u, v = np.where(valid, f[..., 0], 0.0), np.where(valid, f[..., 1], 0.0)
+    mag = np.hypot(u, v)
+    if max_px is None:
+        max_px = float(mag[valid].max()) if valid.any() else 0.0
+    max_px = max(float(max_px), 1e-9)
+    wheel = _color_wheel()
+    n = len(wheel)
+    a = np.arctan2(-v, -u) / np.pi                        # in [-1, 1]
+    fk = (a + 1) / 2 * (n - 1)
+    k0 = np.floor(fk).astype(int)
+    k1 = (k0 + 1) % n
+    t = (fk - k0)[..., None]
+    col = (1 - t) * wheel[k0] + t * wheel[k1]
+    r = np.clip(mag / max_px, 0, 1)[..., None]
+    rgb = 1 - r * (1 - col)
+    rgb[~valid] = _BG
+    return rgb, max_px
+
+
+def flow_wheel_image(size: int = 65) -> np.ndarray:
+    """A size x size RGB key of :func:`flow_to_color`: the flow from the centre to each pixel."""
+    c = (size - 1) / 2
+    vv, uu = np.mgrid[0:size, 0:size].astype(np.float64)
+    f = np.stack([uu - c, vv - c, ((uu - c) ** 2 + (vv - c) ** 2 <= c * c).astype(np.float64)], -1)
+    return flow_to_color(f, c)[0]
+
+
 def _pick_frames(ds, frames):
     if frames is None:
         n = len(ds)
@@ -103,6 +147,21 @@ def _draw_distortion(ax, frame, W: int, H: int, fontsize: float) -> None:
     ax.set_ylim(H - 0.5, -0.5)
     ax.text(0.0, H - 0.5, describe(dist), fontsize=fontsize - 2, color="black", va="top", ha="left",
             clip_on=False, bbox={"facecolor": (1.0, 0.85, 0.1), "edgecolor": "none", "pad": 1.0, "alpha": 0.85})
+def _draw_flow(a, flow, name: str, W: int, H: int, fontsize: float, first: bool) -> None:
+    """One flow panel: the colour wheel image, its scale, and the key (first row)."""
+    if flow is None or not (flow[..., 2] > 0).any():
+        a.imshow(np.full((H, W, 3), _BG))
+        why = "not rendered" if flow is None else ("no next frame" if name == "flow_forward" else "no previous frame")
+        a.text(W / 2, H / 2, why, color="white", ha="center", va="center", fontsize=fontsize)
+        return
+    rgb, max_px = flow_to_color(flow)
+    a.imshow(rgb, interpolation="nearest")
+    a.text(W - 1, H - 1, f"max {max_px:.3g} px", color="white", ha="right", va="bottom", fontsize=fontsize - 1,
+           bbox={"facecolor": "black", "edgecolor": "none", "pad": 1.0, "alpha": 0.6})
+    if first:
+        key = a.inset_axes([1.02, 0.62, 0.22, 0.38])
+        key.imshow(flow_wheel_image(), interpolation="nearest")
+        key.set_axis_off()
 
 
 def make_preview(dataset_dir, out_png, frames=None) -> Path:
@@ -119,6 +178,9 @@ def make_preview(dataset_dir, out_png, frames=None) -> Path:
     colors = category_colors(names)
 
     cols = ["RGB", "2-D boxes (visible)", "Instance ids", "Semantic classes", "Depth (m)"]
+    flow_name = next((n for n in ("flow_forward", "flow_backward") if n in ds.outputs), None)
+    if flow_name:
+        cols.append(f"Flow {flow_name.split('_')[1]} (colour wheel)")
     panel_w = float(np.clip(W / 110.0, 2.6, 4.2))
     panel_h = panel_w * H / W
     fig_w, fig_h = panel_w * len(cols) + 1.6, panel_h * len(picked) + 1.7
@@ -140,7 +202,8 @@ def make_preview(dataset_dir, out_png, frames=None) -> Path:
                 s.set_visible(False)
         blank = np.full((H, W, 3), _BG)
         ax[0].imshow(rgb if rgb is not None else blank, interpolation="nearest")
-        ax[0].set_ylabel(f"frame {f.index}\n{len(visible)}/{len(labelled_objs)} visible",
+        where = f" (scene {f.meta['scene']}, view {f.meta['view']})" if "scene" in f.meta else ""
+        ax[0].set_ylabel(f"frame {f.index}{where}\n{len(visible)}/{len(labelled_objs)} visible",
                          fontsize=fontsize + 1)
         _draw_distortion(ax[0], f, W, H, fontsize)
         ax[1].imshow(rgb if rgb is not None else blank, interpolation="nearest")
@@ -172,11 +235,14 @@ def make_preview(dataset_dir, out_png, frames=None) -> Path:
             cb = fig.colorbar(im, cax=cax)
             cb.ax.tick_params(labelsize=fontsize - 1)
             cb.set_label("m", fontsize=fontsize - 1)
-        for c, a in enumerate(ax):
+        if flow_name:
+            _draw_flow(ax[5], f.load(flow_name), flow_name, W, H, fontsize, first=r == 0)
+        for c, a in enumerate(ax[:5]):
             if c < 4 and [rgb, rgb, inst, sem][c] is None or c == 4 and depth is None:
                 a.imshow(blank)
                 a.text(W / 2, H / 2, "not rendered", color="white", ha="center", va="center",
                        fontsize=fontsize)
+        for c, a in enumerate(ax):
             if r == 0:
                 a.set_title(cols[c], fontsize=fontsize + 2)
 

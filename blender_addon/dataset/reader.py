@@ -172,6 +172,30 @@ class Frame:
         """HxWx3 float32 unit normals in the OpenCV camera frame, 0 where no surface was hit."""
         return self.load("normals")
 
+    @cached_property
+    def flow_forward(self) -> np.ndarray | None:
+        """HxWx3 float32 optical flow to the next frame of the scene: U, V (pixels, OpenCV image axes)
+        and valid (1 = seen there, else 0 and U = V = 0); docs/views.md."""
+        return self.load("flow_forward")
+
+    @cached_property
+    def flow_backward(self) -> np.ndarray | None:
+        """HxWx3 float32 optical flow to the previous frame of the scene (as :attr:`flow_forward`)."""
+        return self.load("flow_backward")
+
+    @cached_property
+    def object_coords(self) -> np.ndarray | None:
+        """HxWx3 float32: each pixel's surface point in its object's raw asset coordinates (the
+        coordinates meta ``obj2world`` maps), 0 where nothing is hit."""
+        return self.load("object_coords")
+
+    @cached_property
+    def nocs(self) -> np.ndarray | None:
+        """HxWx3 float32 normalized object coordinates (``(X - box centre) / box diagonal + 0.5``),
+        0 where nothing is hit; :func:`synthblend.core.object_coords.nocs_from_object_coords` makes
+        them from :attr:`object_coords` and meta ``bbox3d``."""
+        return self.load("nocs")
+
     def object_output(self, output: str, instance_id: int) -> np.ndarray | None:
         """A per-object output of object ``instance_id`` (e.g. ``amodal``), None if absent."""
         p = self.root / layout.object_output_path(output, self.index, instance_id)

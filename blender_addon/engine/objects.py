@@ -251,6 +251,23 @@ class SceneObjects:
                     ob.hide_render = True
                     ob.hide_viewport = True
 
+    def apply_poses(self, spec, applied) -> None:
+        """Another view of the scene ``applied`` showed (same objects, same sources): set only the
+        poses that differ from ``applied``'s (setting a matrix, even to its value, makes Cycles
+        re-sync the object)."""
+        from mathutils import Matrix
+
+        before = {o.instance_id: o.obj2world for o in applied.objects}
+        for o in spec.objects:
+            if o.kind is ObjectKind.BLEND:
+                continue
+            old = before.get(o.instance_id)
+            if old is not None and np.array_equal(np.asarray(old), np.asarray(o.obj2world)):
+                continue
+            ob = self.bpy_object(o)
+            ob.rotation_mode = "QUATERNION"
+            ob.matrix_world = Matrix(np.asarray(o.obj2world).tolist())
+
 
 def _return_freed_memory() -> None:
     """Give the heap's free pages back to the system after evictions (glibc's ``malloc_trim``; a

@@ -170,6 +170,23 @@ class SceneBuilder:
             feature.apply(spec)
         self.scene.cycles.seed = spec.frame & 0x7FFFFFFF
 
+    #: what a view of the same scene can change in Blender (core/scenes.py): the camera, its
+    #: effects, a world.type: image back plane's window; poses are set only where they changed
+    VIEW_FEATURES = ("camera", "camera_fx")
+
+    def apply_view(self, spec: FrameSpec, applied: FrameSpec) -> None:
+        """Set the scene from ``applied`` (a frame of the same scene, applied last) to ``spec``, another
+        view of it: the camera, the camera effects, the poses that differ (a sequence's moving objects,
+        a back plane facing the new camera) and a back plane's image window. Lights, materials, world
+        and the rest are the arrangement's, already set: nothing else is touched, so Cycles re-syncs
+        only the camera and the moved objects. The result is the state :meth:`apply` would give."""
+        self.objects.apply_poses(spec, applied)
+        names = self.VIEW_FEATURES + (("world",) if spec.world is not None and spec.world.type == "image" else ())
+        for name in names:
+            if name in self.features:
+                self.features[name].apply(spec)
+        self.scene.cycles.seed = spec.frame & 0x7FFFFFFF
+
     def render(self, spec: FrameSpec, scratch, want_rgb: bool):
         """Render the applied frame: one pass, or colour with camera effects + a sharp ground-truth pass."""
         passes = self.features["camera_fx"].render(spec, scratch, want_rgb)

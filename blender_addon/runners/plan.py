@@ -72,8 +72,9 @@ def plan(config: Config, out_dir, frames=None, seed=None, shard=None, resume=Fal
     shard = parse_shard(shard) if isinstance(shard, str) or shard is None else shard
     requested = range(config.frames)          # lazy: planning 10,000,000 frames builds no list of them
     if shard:
+        from ..core.scenes import shard_frames
         k, n = shard
-        requested = range(k, config.frames, n)
+        requested = shard_frames(config, k, n)    # whole scenes with scene.views / sequence
     todo = prepare(Path(out_dir), config, requested, resume, overwrite)   # checks only: nothing is written
     return config, todo, requested
 

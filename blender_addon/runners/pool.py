@@ -2,18 +2,19 @@
 singleton). Nothing here imports bpy: each worker process imports it after pointing its own stdout and
 stderr at ``DIR/logs/worker-K.log``, so Blender's chatter never reaches the terminal.
 
-The parent hands each worker one frame at a time over the worker's own pipe (dynamic balancing; no
+The parent hands each worker one chunk at a time over the worker's own pipe (dynamic balancing; no
 queue shared between workers, so a worker killed at any moment cannot leave a lock held that
-would stall the others). Since frame i depends only on (seed, i), the result does not depend on
-which worker took which frame.
+would stall the others): a chunk is one frame, or with ``scene.views`` / ``sequence`` the frames of
+one scene to render (core/scenes.py ``scene_chunks``), rendered in order by one worker. Since a frame
+depends only on (seed, its scene and view), the result does not depend on which worker took which chunk.
 
 Robustness:
 
 * SIGINT/SIGTERM in the parent: no new frames are handed out, frames in flight finish, ``run`` returns
   with ``interrupted`` set (the CLI exits 130 and says how to resume). Workers ignore SIGINT (a
   terminal's Ctrl-C reaches the whole process group), so only the parent decides.
-* A worker that dies (segfault, OOM kill) loses at most the frame it was rendering: that frame is put
-  back once (``retries``) and a replacement worker is started.
+* A worker that dies (segfault, OOM kill) loses at most the frames of its chunk not yet reported:
+  they are put back once (``retries``) and a replacement worker is started.
 * If the parent dies (even by SIGKILL), its workers exit within a fraction of a second, also mid-render,
   and leave no temporary file behind (:mod:`.parent_watch`): no orphan keeps writing into DIR.
 """
@@ -98,19 +99,21 @@ def claim_cpus(threads: int) -> list[int] | None:
 
 
 def _frames_from(conn, in_flight: dict | None = None):
-    """The frames the parent sends over ``conn``, until a None or until the parent is gone; the frame
-    being rendered is kept in ``in_flight["frame"]`` (None while waiting)."""
+    """The frames of the chunks (lists of frames) the parent sends over ``conn``, in order, until a
+    None or until the parent is gone; the frame being rendered is kept in ``in_flight["frame"]``
+    (None while waiting)."""
     in_flight = {} if in_flight is None else in_flight
     while True:
         in_flight["frame"] = None
         try:
-            frame = conn.recv()
+            chunk = conn.recv()
         except (EOFError, OSError):                 # the parent is gone
             return
-        if frame is None:
+        if chunk is None:
             return
-        in_flight["frame"] = frame
-        yield frame
+        for frame in chunk:
+            in_flight["frame"] = frame
+            yield frame
 
 
 def _is_blender_script_path(p: str) -> bool:
@@ -193,15 +196,21 @@ class _Worker:
     proc: object
     conn: object
     ready: bool = False
-    current: int | None = None       # the frame it is rendering
+    current: list | None = None      # the frames of its chunk not yet reported
     told_to_exit: bool = False
     exited: bool = False             # said goodbye (a normal end)
 
-    def send(self, frame) -> None:
+    def send(self, chunk) -> None:
         try:
-            self.conn.send(frame)
+            self.conn.send(chunk)
         except OSError:                  # died meanwhile: noticed through its sentinel
             pass
+
+    def reported(self, frame) -> None:
+        """A frame of its chunk is done or failed; idle once the chunk is."""
+        if self.current is not None and frame in self.current:
+            self.current.remove(frame)
+        self.current = self.current or None
 
 
 class LocalPool:
@@ -237,7 +246,8 @@ class _PoolRun(RunControl):
     """One :meth:`LocalPool.run`: the workers, the frames not yet done, the attempts per frame."""
 
     def __init__(self, pool: LocalPool, frames, on_frame):
-        super().__init__(frames, on_frame)
+        from ..core.scenes import scene_chunks
+        super().__init__(scene_chunks(pool.config, frames), on_frame)
         self.pool = pool
         self.ctx = mp.get_context("spawn")
         self.logs = pool.out_dir / "logs"
@@ -287,9 +297,9 @@ class _PoolRun(RunControl):
             if not w.ready or w.current is not None or w.told_to_exit:
                 continue
             if self.todo and not self.stopping:
-                w.current = self.todo.popleft()
-                self.open.add(w.current)
-                w.send(w.current)
+                w.current = list(self.todo.popleft())
+                self.open.update(w.current)
+                w.send(list(w.current))
             elif self.stopping or not self.open:
                 w.told_to_exit = True
                 w.send(None)
@@ -322,12 +332,12 @@ class _PoolRun(RunControl):
             if payload:
                 self.res.peak_rss_kb[wid] = payload.get("peak_rss_kb", 0)
         elif kind == DONE:
-            w.current = None
+            w.reported(frame)
             if frame in self.open:                  # a retried frame finishing twice counts once
                 self.open.discard(frame)
                 self.settle(kind, frame, payload, wid)
         else:                                       # INPUT_ERROR, OS_ERROR, ERROR, FATAL
-            w.current = None
+            w.reported(frame)
             if kind != INPUT_ERROR:
                 self.open.discard(frame)
             self.settle(kind, frame, payload, wid)
@@ -362,16 +372,19 @@ class _PoolRun(RunControl):
         self.spawn()                                    # keep the pool at strength
 
     def requeue_lost(self, lost, why: str) -> None:
-        """The frame a dead worker was rendering goes back to the front of the queue, ``retries`` times."""
-        if lost is None or lost not in self.open:
-            return
-        self.attempts[lost] = self.attempts.get(lost, 0) + 1
-        if self.attempts[lost] <= self.pool.retries and not self.stopping:
-            self.res.retried.append(lost)
-            self.todo.appendleft(lost)
-        else:
-            self.open.discard(lost)
-            self.res.failed[lost] = why
+        """The frames of its chunk a dead worker had not reported go back to the front of the queue,
+        as one chunk, ``retries`` times (counted per frame)."""
+        again = []
+        for f in [f for f in (lost or []) if f in self.open]:
+            self.attempts[f] = self.attempts.get(f, 0) + 1
+            if self.attempts[f] <= self.pool.retries and not self.stopping:
+                self.res.retried.append(f)
+                again.append(f)
+            else:
+                self.open.discard(f)
+                self.res.failed[f] = why
+        if again:
+            self.todo.appendleft(again)
 
     def shutdown(self) -> None:
         """Tell the workers still there to exit, give them 30 s each, then terminate."""

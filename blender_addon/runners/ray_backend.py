@@ -1,9 +1,10 @@
 """``--backend ray``: frames rendered by long-lived Ray actors (``pip install "synthblend[ray]"``).
 
 Each actor is one worker process with its own bpy: it builds the scene once (:class:`FrameRenderer`)
-and keeps it between tasks. The driver (this process) hands out chunks of consecutive frames, one
-chunk at a time per actor; a chunk is a Ray *streaming generator* task that yields one result per
-frame, so progress and errors reach the driver frame by frame.
+and keeps it between tasks. The driver (this process) hands out chunks of consecutive frames (with
+``scene.views`` / ``sequence``: the frames of one scene, core/scenes.py), one chunk at a time per
+actor; a chunk is a Ray *streaming generator* task that yields one result per frame, so progress
+and errors reach the driver frame by frame.
 
 * Without ``address`` a local Ray runtime is started (``num_cpus`` = this machine's cores, no
   dashboard) and shut down afterwards; with one (``ray://host:10001`` or ``auto``) the run joins that
@@ -207,7 +208,14 @@ class _RayRun(RunControl):
         self.control = ray.remote(num_cpus=0)(_Control).remote()
         self.n = min(pool.workers, len(frames))
         self.size = pool.chunk or default_chunk(len(frames), self.n)
-        super().__init__((frames[i:i + self.size] for i in range(0, len(frames), self.size)), on_frame)
+        from ..core.scenes import mode_of, scene_chunks
+        self.chunks_text = f"chunks of {self.size}"
+        if mode_of(pool.config) is None:
+            chunks = (frames[i:i + self.size] for i in range(0, len(frames), self.size))
+        else:                                 # scene.views / sequence: one scene's frames per chunk
+            chunks = scene_chunks(pool.config, frames)
+            self.chunks_text = "chunks of one scene"
+        super().__init__(chunks, on_frame)
         self.n_frames = len(frames)
         self.attempts: dict[int, int] = collections.defaultdict(int)
         self.gpu_ids = None if self.gpus else pool.gpu_ids     # Ray sets CUDA_VISIBLE_DEVICES per actor
@@ -223,7 +231,7 @@ class _RayRun(RunControl):
         ray, pool = self.ray, self.pool
         for w in range(self.n):
             self.start_actor(w)
-        pool._log(f"start: {self.n_frames} frame(s) in chunks of {self.size}, {self.n} actor(s) x "
+        pool._log(f"start: {self.n_frames} frame(s) in {self.chunks_text}, {self.n} actor(s) x "
                   f"{self.threads} thread(s) ({self.cpus:g} CPU, {self.gpus} GPU reserved each), "
                   f"ray {ray.__version__}, cluster CPUs {ray.cluster_resources().get('CPU')}")
         t0 = time.perf_counter()

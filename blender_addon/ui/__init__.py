@@ -9,10 +9,10 @@ _registered: list = []
 def register():
     import bpy
 
-    from . import operators, panels, props
+    from . import operators, panels, props, view_ops
 
     root = props.build_classes()
-    classes = [*props.CLASSES, *operators.CLASSES, *panels.panel_classes()]
+    classes = [*props.CLASSES, *operators.CLASSES, *view_ops.CLASSES, *panels.panel_classes()]
     for cls in classes:
         bpy.utils.register_class(cls)
         _registered.append(cls)

@@ -195,8 +195,30 @@ def _preview_builder(config):
     return b
 
 
+def show_frame(context, config, frame: int):
+    """Apply dataset frame ``frame`` of ``config`` to the open scene (the preview builder); returns its
+    spec. With scene.views / sequence the frame's spec is its scene's view (core/scenes.py)."""
+    from ..core.scenes import sample_frame
+    builder = _preview_builder(config)
+    spec = builder.add_blend_objects(sample_frame(config, config.seed, frame))
+    builder.apply(spec)
+    _settings(context).preview_shown = frame
+    return spec
+
+
+def scene_status(config, frame: int) -> str:
+    """``Scene s, view v of N: `` (with scene.views / sequence), else ``Frame f: ``."""
+    from ..core.scenes import layout_of
+    layout = layout_of(config)
+    if layout.mode is None:
+        return f"Frame {frame}: "
+    scene, view = layout.locate(frame)
+    return f"Frame {frame}, scene {scene}, view {view} of {len(layout.scene_frames(scene))}: "
+
+
 class SYNTHBLEND_OT_randomize(Operator):
-    """Build the scene and show one sampled dataset frame in the viewport (the next frame each press)"""
+    """Build the scene and show one sampled dataset frame in the viewport (the next frame each press;
+    with scene.views / sequence the first view of the next scene)"""
 
     bl_idname = "synthblend.randomize"
     bl_label = "Randomize"
@@ -211,18 +233,19 @@ class SYNTHBLEND_OT_randomize(Operator):
         s = _settings(context)
         try:
             deps.require()
-            from ..core.sampling import sample
+            from ..core.scenes import layout_of
             config = config_io.settings_config(s)
             frame = s.preview_frame if self.frame < 0 else self.frame
-            builder = _preview_builder(config)
-            spec = builder.add_blend_objects(sample(config, config.seed, frame))
-            builder.apply(spec)
+            layout = layout_of(config)
+            scene = layout.locate(frame)[0] if layout.mode else frame
+            frame = layout.start(scene) if layout.mode else frame     # the scene's first view
+            spec = show_frame(context, config, frame)
         except Exception as e:  # noqa: BLE001
             _PREVIEW.update(builder=None, key=None)
             return _fail(self, e)
-        s.preview_frame = frame + 1
+        s.preview_frame = layout.start(scene + 1) if layout.mode else frame + 1
         n_obj = sum(1 for o in spec.objects if o.kind == "object")   # config objects (ObjectKind.OBJECT)
-        s.status = f"Frame {frame}: {n_obj} object(s), {len(spec.lights)} light(s)"
+        s.status = scene_status(config, frame) + f"{n_obj} object(s), {len(spec.lights)} light(s)"
         n_context = sum(1 for o in spec.objects if o.kind == "blend")   # the file's own meshes
         targets = s.scene.targets.collection
         if n_context and bpy.data.collections.get(targets) is None:

@@ -142,6 +142,7 @@ class SYNTHBLEND_PT_main(_Base, Panel):
         row = layout.row(align=True)
         row.scale_y = 1.3
         row.operator("synthblend.randomize", icon="FILE_REFRESH")
+        row.operator("synthblend.step_view", icon="FORWARD", text="")    # next view of the scene
         row.operator("synthblend.clear_scene", icon="TRASH", text="")
         col = layout.column()
         col.scale_y = 1.5

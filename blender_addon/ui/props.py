@@ -356,6 +356,8 @@ def _addon_settings() -> dict:
                                description="Keep finished frames and render the missing ones"),
         "preview_frame": IntProperty(name="Preview frame", default=0, min=0,
                                      description="Dataset frame that Randomize shows next"),
+        "preview_shown": IntProperty(name="Shown frame", default=-1, min=-1,
+                                     description="Dataset frame Randomize or Next view showed last"),
         "is_rendering": BoolProperty(name="Rendering", default=False),
         "progress": FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR"),
         "status": StringProperty(name="Status", default=""),

@@ -150,8 +150,10 @@ def place(ctx, movable: list) -> dict:
     draw = ctx.draw("scene.physics")
     entry_draws: dict = {}
     bodies = []
+    drawn = spec.features.setdefault("physics_bodies", {})   # what a sequence simulates on with (core/motion.py)
     for o in sorted(movable, key=lambda o: o.instance_id):
         values, collision = _object_physics(ctx, o, entry_draws)
+        drawn[o.instance_id] = (values, collision)
         model = shape_model(*_asset_arrays(config, o), collision)
         T = np.asarray(o.obj2world, float)
         s = float(np.cbrt(abs(np.linalg.det(T[:3, :3]))))

@@ -10,6 +10,12 @@ Motion blur: the camera and every visible object get linear keyframes at scene f
 (pose at frame 1 = the frame's pose), and the shutter spans frames 0.75..1.25 (``shutter`` 0.5
 frames, centred), so the motion during the exposure is the configured translation / rotation.
 Keyframes are re-set every frame on the same actions: nothing new is created per frame.
+
+In a sequence (core/features/camera_fx.py) objects also turn during the exposure: every movable
+object gets linear location and ``rotation_quaternion`` keys at five frames across the exposure
+(``TURN_FRAMES``, 0.75 .. 1.25: quaternions interpolate linearly, so keys 1/8 frame apart keep a
+fast spin's angle within a fraction of a degree), each its pose turned about its centre of mass and
+moved as its velocities say at that instant (frame 1: the frame's pose).
 """
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ from ...core.spec import ObjectKind
 from .. import compat
 
 SHUTTER = 0.5                          # frames; the exposure is [1 - SHUTTER/2, 1 + SHUTTER/2]
+# sequences: objects' keys across the exposure (quaternions interpolate linearly: keys close together)
+TURN_FRAMES = tuple(1.0 + SHUTTER / 2 * j / 2 for j in (-2, -1, 0, 1, 2))
 
 
 class CameraFx:
@@ -30,6 +38,7 @@ class CameraFx:
         c = builder.config.parsed["camera"]
         self.dof = bool(c.get("dof"))
         self.motion = bool(c.get("motion_blur"))
+        self.turn = self.motion and builder.config.data.get("sequence") is not None   # objects rotate too
 
     @property
     def active(self) -> bool:
@@ -46,9 +55,11 @@ class CameraFx:
             if hasattr(scene.render, "motion_blur_position"):
                 scene.render.motion_blur_position = "CENTER"
             scene.frame_start, scene.frame_end = 0, 2
-            for ob in [self.b.camera, *movable]:
+            for ob in [self.b.camera, *([] if self.turn else movable)]:
                 for f in (0, 1, 2):
                     compat.keyframe_linear(ob, "location", f)
+            for ob in movable:
+                self._turn_keys(ob)
             for f in (0, 1, 2):
                 compat.keyframe_linear(self.b.camera, "rotation_euler", f)
             scene.frame_set(1)
@@ -58,8 +69,18 @@ class CameraFx:
         """A lazy source's pool objects (engine/objects.py) get their motion keyframes when loaded."""
         if self.motion:
             for ob in loaded.pool:
-                for f in (0, 1, 2):
-                    compat.keyframe_linear(ob, "location", f)
+                if not self.turn:
+                    for f in (0, 1, 2):
+                        compat.keyframe_linear(ob, "location", f)
+                self._turn_keys(ob)
+
+    def _turn_keys(self, ob) -> None:
+        """A sequence's object: location and rotation keys at TURN_FRAMES."""
+        if self.turn:
+            ob.rotation_mode = "QUATERNION"
+            for f in TURN_FRAMES:
+                compat.keyframe_linear(ob, "location", f)
+                compat.keyframe_linear(ob, "rotation_quaternion", f)
 
     def apply(self, spec) -> None:
         """After the scene's poses are set: lens values, and keyframes for motion blur of every
@@ -78,8 +99,11 @@ class CameraFx:
         if self.motion:
             self._key_camera(cam_ob, spec.camera.cam2world, fx)
             for ob, o in movable_objects:
-                self._key_translation(ob, np.asarray(o.obj2world, float)[:3, 3],
-                                      np.asarray(o.motion or (0.0, 0.0, 0.0), float))
+                if self.turn:
+                    self._key_turn(ob, o)
+                else:
+                    self._key_translation(ob, np.asarray(o.obj2world, float)[:3, 3],
+                                          np.asarray(o.motion or (0.0, 0.0, 0.0), float))
             self.b.scene.frame_set(1)
 
     # Key values come from the FrameSpec, never from the bpy object: a depsgraph update may already
@@ -90,6 +114,28 @@ class CameraFx:
         step = delta / SHUTTER                       # per frame
         ob.location = tuple(loc)
         compat.set_key_values(ob, "location", [loc - step, loc, loc + step])
+
+    def _key_turn(self, ob, o) -> None:
+        """Location and rotation keys of a sequence's object: turned about its centre of mass."""
+        from ...core.draw import matrix_to_quat
+
+        M = np.asarray(o.obj2world, float)
+        R0 = M[:3, :3] / np.cbrt(abs(np.linalg.det(M[:3, :3])))
+        p0 = M[:3, 3]
+        c = np.asarray(o.motion_center if o.motion_center is not None else p0, float)
+        w = np.asarray(o.motion_rotation or (0.0, 0.0, 0.0), float) / SHUTTER     # per frame
+        step = np.asarray(o.motion or (0.0, 0.0, 0.0), float) / SHUTTER
+        q0 = np.asarray(matrix_to_quat(R0))
+        locs, quats = [], []
+        for k in (f - 1.0 for f in TURN_FRAMES):
+            Rk = _rotvec(k * w)
+            locs.append(c + Rk @ (p0 - c) + k * step if k else p0)
+            q = np.asarray(matrix_to_quat(Rk @ R0)) if k else q0
+            quats.append(q if float(q @ q0) >= 0 else -q)
+        ob.location = tuple(p0)
+        ob.rotation_quaternion = tuple(q0)
+        compat.set_key_values(ob, "location", locs)
+        compat.set_key_values(ob, "rotation_quaternion", quats)
 
     def _key_camera(self, ob, cam2world, fx) -> None:
         M = np.asarray(cam2world, float)

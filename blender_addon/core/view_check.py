@@ -1,0 +1,122 @@
+"""Which targets a camera sees (pure, numpy): the cheap check behind ``camera.trajectory.
+min_visible_targets`` (docs/views.md).
+
+A *target* is a labelled config object (``ObjectKind.OBJECT`` with a category id > 0) whose triangles
+the core can load (a mesh file, a library's asset or a primitive; URDF and .blend objects are neither
+targets nor occluders here). A target is *visible* when at least one of its sample points - its centre
+of mass and up to :data:`N_POINTS` of its vertices (every k-th, in file order), in world coordinates by
+its ``obj2world`` - lies in front of the camera (planar depth > ``clip_start``), projects inside the
+image (pixel centres at integers: ``-0.5 <= u <= W - 0.5``, same for v) and, for a vertex, is the first
+surface its camera ray meets: the nearest hit of that ray among the triangles of every object of the
+scene (config objects, distractors, supports, the ground; the target itself included, so its far side
+does not count) is no nearer than the point by more than :data:`TOLERANCE_M`. The centre of mass counts
+only when it is inside the image and its ray's first hit is the target itself (not occluded by
+another object). The rays are exact (:func:`synthblend.core.raycam.nearest_hit`), but a target seen
+only between its sample points is reported as not visible: the check is conservative, and cheap.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .assets import ground_plane
+from .camera import invert_pose
+from .raycam import nearest_hit
+from .spec import ObjectKind
+
+N_POINTS = 64           # vertices sampled per target
+TOLERANCE_M = 1e-4      # a sample point is seen when its ray's first hit is at most this much nearer
+
+
+def triangles_of(config, o):
+    """(vertices, faces) of ObjectSpec ``o`` in its local frame (``obj2world`` maps them), or None
+    where the core cannot load them (URDF models, a .blend's objects, the back plane)."""
+    from .geometry import geometry
+    from .library import asset_file
+
+    if o.kind in (ObjectKind.OBJECT, ObjectKind.DISTRACTOR):
+        if o.asset.startswith("primitive:"):
+            g = geometry(o.asset)
+        else:
+            path = asset_file(config, o)
+            if path is None:
+                return None
+            g = geometry(str(path))
+        return g.vertices, g.faces
+    if o.kind is ObjectKind.GROUND:
+        return ground_plane(float(config.data["scene"]["ground"]["size"]))
+    if o.kind is ObjectKind.SUPPORT:
+        from .supports import support_arrays
+
+        return support_arrays(config, o.entry)
+    return None
+
+
+def _world(V, T) -> np.ndarray:
+    T = np.asarray(T, float)
+    return np.asarray(V, float) @ T[:3, :3].T + T[:3, 3]
+
+
+def com_raw(config, o) -> np.ndarray:
+    """An object's centre of mass in its raw asset coordinates: :func:`synthblend.core.geometry.geometry`'s
+    ``com`` (uniform density; the hull's for an open mesh); the origin where the core cannot load its
+    triangles (URDF models)."""
+    from .geometry import geometry
+    from .library import asset_file
+
+    if o.asset.startswith("primitive:"):
+        return np.asarray(geometry(o.asset).com, float)
+    path = asset_file(config, o)
+    return np.zeros(3) if path is None else np.asarray(geometry(str(path)).com, float)
+
+
+def _sample_points(config, o, V) -> tuple[np.ndarray, int]:
+    """(points in the object's local frame, index of the first vertex point): its centre of mass,
+    then up to N_POINTS vertices."""
+    step = max(1, int(np.ceil(len(V) / N_POINTS)))
+    verts = np.asarray(V, float)[::step]
+    return np.vstack([com_raw(config, o)[None], verts]), 1
+
+
+def visible_targets(config, objects, camera) -> list[int]:
+    """Instance ids of the targets among ``objects`` (ObjectSpecs with their poses) that ``camera``
+    (a CameraSpec) sees, by the rule of the module docstring, in instance-id order."""
+    tris = {o.instance_id: triangles_of(config, o) for o in objects}
+    tris = {k: v for k, v in tris.items() if v is not None}
+    if not tris:
+        return []
+    w2c = invert_pose(camera.cam2world)
+    Vs, Fs, owner, off = [], [], [], 0
+    for o in objects:
+        if o.instance_id in tris:
+            V, F = tris[o.instance_id]
+            Vs.append(_world(V, o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3])
+            Fs.append(np.asarray(F, np.int64) + off)
+            owner.append(np.full(len(F), o.instance_id))
+            off += len(V)
+    V_cam, F_all, face_owner = np.concatenate(Vs), np.concatenate(Fs), np.concatenate(owner)
+    K = np.asarray(camera.K, float)
+    W, H = camera.resolution
+    rays, owners, depths, is_com = [], [], [], []
+    for o in sorted(objects, key=lambda o: o.instance_id):
+        if o.kind is not ObjectKind.OBJECT or o.category_id <= 0 or o.instance_id not in tris:
+            continue
+        P, first_vertex = _sample_points(config, o, tris[o.instance_id][0])
+        pc = _world(P, o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3]
+        z = pc[:, 2]
+        front = z > camera.clip_start
+        xy = pc[front, :2] / z[front, None]
+        uv = xy @ K[:2, :2].T + K[:2, 2]
+        inside = (uv[:, 0] >= -0.5) & (uv[:, 0] <= W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] <= H - 0.5)
+        idx = np.flatnonzero(front)[inside]
+        rays.append(xy[inside])
+        owners.append(np.full(len(idx), o.instance_id))
+        depths.append(z[idx])
+        is_com.append(idx < first_vertex)
+    if not rays or not sum(len(r) for r in rays):
+        return []
+    xy, owner, z, com = (np.concatenate(a) for a in (rays, owners, depths, is_com))
+    depth, tri = nearest_hit(V_cam, F_all, xy, camera.clip_start, camera.clip_end)   # one cast for all
+    hit_own = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == owner)
+    unoccluded = np.isfinite(depth) & (depth >= z - TOLERANCE_M)
+    ok = np.where(com, hit_own, unoccluded)
+    return sorted(int(i) for i in np.unique(owner[ok]))
