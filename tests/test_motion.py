@@ -4,6 +4,8 @@ centre of mass), the closed form of Bullet's semi-implicit Euler free flight, an
 world built here from the config's own numbers."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pybullet as pb
 import pytest
@@ -414,3 +416,48 @@ def test_a_physics_sequence_with_an_orbiting_camera_renders_true_ground_truth(cl
                 assert o["velocity"] == pytest.approx(st.to_meta())
     cams = [np.asarray(m["camera"]["cam2world"])[:3, 3] for m in metas]
     assert np.linalg.norm(cams[3] - cams[0]) > 0.5                   # the camera moved along its orbit
+
+
+@pytest.mark.blender34
+@pytest.mark.skipif(not __import__("shutil").which("blender"), reason="needs Debian's Blender 3.4")
+def test_blender34_renders_a_blurred_sequence(cli, tmp_path):
+    """Debian's Blender 3.4 (its own Python) renders a sequence with motion blur (location and
+    quaternion keys across the exposure); its ground truth verifies and its poses are the bpy module's."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pybullet
+
+    from conftest import ROOT, write_config
+
+    cfg = write_config(tmp_path / "seq.yaml", {
+        "seed": 2, "frames": 2,
+        "render": {"resolution": [64, 48], "samples": 2, "outputs": ["rgb", "depth", "instance"]},
+        "sequence": {"frames": 3, "fps": 12},
+        "scene": {"ground": {"size": 3}, "objects": [{"primitive": "cube", "category": "cube", "scale": 0.2,
+                                                      "position": [0, 0, 0.15],
+                                                      "velocity": {"linear": [1.0, 0, 0], "angular": [0, 0, 720]}}]},
+        "camera": {"distance": 2.0, "motion_blur": {}, "trajectory": {"mode": "orbit", "orbit": {"total_deg": 30}}}})
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    shutil.copytree(Path(trimesh.__file__).parent, vendor / "trimesh")
+    shutil.copy(pybullet.__file__, vendor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTHBLEND_", "PYTHON"))}
+    env["PATH"] = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin", env.get("PATH", "")])
+    env["SYNTHBLEND_VENDOR"] = str(vendor)
+    out = tmp_path / "b34"
+    p = subprocess.run(["blender", "-b", "-P", str(ROOT / "scripts" / "render.py"), "--", str(cfg), "--out", str(out),
+                        "--quiet"], capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    r = subprocess.run([sys.executable, "-m", "synthblend", "verify", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    config = load_config(cfg)
+    states = object_states(config, 2, 0, 3, 12.0, sample(config, 2, 0))
+    for i in range(2):
+        m = json.loads((out / "meta" / f"{i:06d}.json").read_text())
+        o = next(o for o in m["objects"] if o["category"] == "cube")
+        assert np.allclose(o["obj2world"], states[i][o["instance_id"]].obj2world, atol=1e-12)
+        assert m["camera"]["motion_blur"]["exposure_s"] == pytest.approx(0.5 / 12)
