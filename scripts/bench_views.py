@@ -15,10 +15,11 @@ semantic). Figures:
   samples, places and simulates its own scene); the rounds alternate N = 10 and N = 1 blocks, the
   figure is over all rounds.
 * **view cost ratio**: for each view 2..N of a scene, its ``render_frame`` stages without the write
-  (sample from the cached arrangement + apply only the camera + render + outputs) next to a *plain
-  render of that view*: the same applied view rendered again right after, with nothing to sample or
-  apply (render + outputs); interleaved view by view; the ratio of the medians. The issue asks for
-  <= 1.05 (no rebuild, no re-placement).
+  (sample from the cached arrangement + apply what changed + render + outputs) next to a *plain
+  render of a view*: right after it, the camera moved back to the view before by plain bpy (one
+  matrix), one render, the same outputs (so every render of either kind follows a camera move and
+  Cycles re-syncs the camera); interleaved view by view; the ratio of the medians, and the median of
+  the per-view ratios. The issue asks for <= 1.05 (no rebuild, no re-placement).
 
 The machine may be shared: the figures are medians and ratios of interleaved runs, not absolute
 truths. Prints a table; speed is measured here, never asserted in tests.
@@ -54,12 +55,22 @@ def config_dict(views: int | None, rgb: bool, resolution, frames: int) -> dict:
     return c
 
 
-def plain_render(renderer, spec) -> float:
-    """Seconds to render the applied ``spec`` again and compute its outputs (nothing sampled or applied)."""
+def plain_render(renderer, camera) -> float:
+    """Seconds of a plain render of a view: the camera moved (plain bpy) to ``camera`` (a CameraSpec of
+    the same scene, another view than the one rendered last), one render, the outputs computed; nothing
+    sampled or applied by synthblend."""
+    import numpy as np
+    from mathutils import Matrix
+
+    from synthblend.core.camera import CV_TO_BLENDER
     from synthblend.core.outputs import FrameData
     from synthblend.dataset.meta import frame_meta
 
+    spec = renderer.applied
     t0 = time.perf_counter()
+    M = np.array(camera.cam2world, float)
+    M[:3, :3] = M[:3, :3] @ CV_TO_BLENDER
+    renderer.builder.camera.matrix_world = Matrix(M.tolist())
     passes = renderer.builder.render(spec, renderer.scratch, want_rgb="rgb" in renderer.config.outputs)
     objects = renderer.builder.objects
     data = FrameData(spec, passes.rgb, passes.depth, passes.instance, objects.geometry_of,
@@ -97,7 +108,9 @@ def run_block(cfg: dict, tmp: Path, name: str, with_plain: bool) -> dict:
             walls.append(time.perf_counter() - t0)
             if with_plain and layout.locate(f)[1] >= 1:
                 views.append(sum(v for k, v in st.items() if k != "write"))
-                plains.append(plain_render(r, r.applied))
+                # the view before, plainly: a camera move and a render (renders alternate views, so
+                # Cycles re-syncs the camera for every render of either kind)
+                plains.append(plain_render(r, scenes.sample_frame(config, config.seed, f - 1).camera))
     finally:
         r.close()
     return {"walls": walls, "views": views, "plains": plains}
@@ -137,6 +150,8 @@ def main(argv=None) -> int:
             r = results[mode]
             r["speedup_N10_over_N1"] = r["views_per_s_N10"] / r["views_per_s_N1"]
             r["view_over_plain"] = r["median_view_s"] / r["median_plain_s"]
+            r["median_pair_ratio"] = statistics.median(v / p for v, p in zip(v10["views"], v10["plains"],
+                                                                                 strict=True))
     if a.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -144,13 +159,14 @@ def main(argv=None) -> int:
     print(f"scene.views benchmark: {W}x{H}, 12 objects, placement: physics; {a.rounds} round(s) x "
           f"{a.frames - 1} frames per case (frame 0 left out), interleaved N = 10 / N = 1 blocks")
     print(f"{'mode':<10} {'views/s N=10':>13} {'views/s N=1':>12} {'speed-up':>9} "
-          f"{'view 2..N s':>12} {'plain s':>8} {'ratio':>6}")
+          f"{'view 2..N s':>12} {'plain s':>8} {'ratio':>6} {'pairs':>6}")
     for mode, r in results.items():
         print(f"{mode:<10} {r['views_per_s_N10']:>13.2f} {r['views_per_s_N1']:>12.2f} "
               f"{r['speedup_N10_over_N1']:>8.2f}x {r['median_view_s']:>12.4f} {r['median_plain_s']:>8.4f} "
-              f"{r['view_over_plain']:>6.3f}")
-    print("ratio: median cost of views 2..N (sample from the cached arrangement, apply the camera, render, "
-          "outputs) / median plain re-render of the same view (render, outputs); target <= 1.05")
+              f"{r['view_over_plain']:>6.3f} {r['median_pair_ratio']:>6.3f}")
+    print("ratio: median cost of views 2..N (sample from the cached arrangement, apply, render, outputs) / "
+          "median plain render of a view (bpy camera move, render, outputs); pairs: median per-view ratio; "
+          "target <= 1.05")
     return 0
 
 

@@ -4,6 +4,9 @@ the meta poses, OpenCV projection, the documented depth test, trimesh's float64 
 meshes/ files), instance ids constant over a sequence, and the project's ray-cast verify on every frame."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,29 @@ def test_physics_sequence_with_distractors_and_a_walking_camera(tmp_path):
     cfg["render"]["outputs"] = [o for o in OUTPUTS if o != "nocs"]
     out = _render(tmp_path, cfg)
     _check(out, n_pairs=12)
+
+
+@pytest.mark.blender34
+@pytest.mark.skipif(not shutil.which("blender"), reason="needs Debian's Blender 3.4")
+def test_blender34_sequence_flow(tmp_path):
+    """Debian's Blender 3.4 (its own Python: the pure EXR writer, numpy ray casts) writes flow and object
+    coordinates that pass the same checks."""
+    import pybullet
+    import trimesh
+
+    cfg = _config(sequence={"frames": 4, "fps": 10},
+                  **{"camera.trajectory": {"mode": "orbit", "orbit": {"total_deg": 15}}})
+    write_config(tmp_path / "c.yaml", cfg)
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    shutil.copytree(Path(trimesh.__file__).parent, vendor / "trimesh")
+    shutil.copy(pybullet.__file__, vendor)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SYNTHBLEND_", "PYTHON"))}
+    env["PATH"] = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin", env.get("PATH", "")])
+    env["SYNTHBLEND_VENDOR"] = str(vendor)
+    out = tmp_path / "b34"
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run(["blender", "-b", "-P", str(root / "scripts" / "render.py"), "--", str(tmp_path / "c.yaml"),
+                        "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    _check(out, n_pairs=6)

@@ -79,3 +79,30 @@ def test_object_coords_and_flow_round_trip_through_writer_and_reader(tmp_path):
     r.check()
     w.write_frame(0, meta, object_coords=X, flow_forward=fl, nocs=N, instance=f.instance, depth=f.depth)
     assert (tmp_path / "flow_forward" / "000000.exr").read_bytes() == a      # deterministic bytes
+
+
+def test_few_triangles_path_gives_nearest_hits_bits():
+    """The direct test for small meshes returns exactly what core.raycam.nearest_hit returns: random
+    triangle soups (some crossing the near plane, a duplicated triangle for ties, shared edges)
+    against rays on a grid that passes through vertices and edges."""
+    from synthblend.core.object_coords import few_triangles_hit
+    from synthblend.core.raycam import nearest_hit
+
+    rng = np.random.default_rng(5)
+    g = np.linspace(-0.6, 0.6, 97)
+    xy = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    n_hit = 0
+    for trial in range(20):
+        n = int(rng.integers(1, 16))
+        V = np.concatenate([rng.uniform(-0.5, 0.5, (3 * n, 2)), rng.uniform(-0.2, 2.0, (3 * n, 1))], 1)
+        V[:, :2] *= np.maximum(V[:, 2:3], 0.05)
+        V[:3, :2] = [[0.0, 0.0], [0.3, 0.0], [0.0, 0.3]]       # vertices and edges on grid rays
+        F = np.arange(3 * n).reshape(n, 3)
+        if n > 1 and trial % 2:
+            F[-1] = F[0]                                         # an exact tie: the lower index wins
+        for clip in ((0.01, np.inf), (0.5, 1.5)):
+            d1, t1 = nearest_hit(V, F, xy, *clip)
+            d2, t2 = few_triangles_hit(V, F, xy, *clip)
+            assert np.array_equal(t1, t2) and np.array_equal(d1, d2, equal_nan=True), (trial, clip)
+            n_hit += int((t1 >= 0).sum())
+    assert n_hit > 10000

@@ -451,3 +451,16 @@ def test_a_back_plane_faces_each_views_camera(tmp_path):
         assert np.allclose(bp.obj2world, T) and s.world.image_window == window
         planes.append(bp.obj2world)
     assert not np.allclose(planes[0], planes[1]) and not np.allclose(planes[1], planes[2])
+
+
+def test_one_view_per_scene_is_the_independent_frame_with_scene_keys(tmp_path):
+    """scene.views: 1 numbers each frame as its own scene: the same draws as without scene.views
+    (view 0 is the scene's camera), plus scene/view in the spec."""
+    from synthblend.core.sampling import sample
+    from synthblend.core.scenes import sample_frame
+    one, plain = cfg(tmp_path, scene={"views": 1}), cfg(tmp_path, "plain.yaml")
+    for f in range(4):
+        a, b = sample_frame(one, one.seed, f), sample(plain, plain.seed, f)
+        assert (a.scene, a.view) == (f, 0)
+        _same_arrangement(a, b)
+        assert np.array_equal(a.camera.cam2world, b.camera.cam2world) and np.array_equal(a.camera.K, b.camera.K)

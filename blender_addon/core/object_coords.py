@@ -25,9 +25,44 @@ from __future__ import annotations
 import numpy as np
 
 from .camera import invert_pose
-from .raycam import barycentric, nearest_hit
+from .raycam import _clip_near, _plane_depth, barycentric, nearest_hit
 
 _CACHE = "_surface_local"
+FEW_TRIANGLES = 16      # meshes with at most this many triangles (a ground plane: 2) take the direct test
+
+
+def few_triangles_hit(V_cam, F, xy, clip_start: float, clip_end: float = np.inf):
+    """:func:`.raycam.nearest_hit` for a mesh of a few triangles, without its 2-D binning: every ray
+    against every (near-clipped) triangle, with the same tests and formulas, so the same (depth,
+    triangle) results, at a cost of rays x triangles (a ground plane seen by 300k pixels: 0.05 s
+    instead of 1.5 s)."""
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    depth = np.full(len(xy), np.inf)
+    tri = np.full(len(xy), -1, np.int64)
+    V, F = np.asarray(V_cam, np.float64), np.asarray(F, np.int64)
+    if len(F) and len(xy):
+        T, src = _clip_near(V[F], float(clip_start))
+        Q = T[:, :, :2] / T[:, :, 2:3]
+        px, py = xy[:, 0], xy[:, 1]
+        for k in range(len(T)):
+            a, b, c = Q[k]
+            area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+            if not abs(area) > 0:
+                continue
+            sgn = 1.0 if area >= 0 else -1.0
+            inside = np.ones(len(xy), bool)
+            for u, v in ((a, b), (b, c), (c, a)):
+                inside &= sgn * ((v[0] - u[0]) * (py - u[1]) - (v[1] - u[1]) * (px - u[0])) >= -1e-14
+            idx = np.flatnonzero(inside)
+            if len(idx) == 0:
+                continue
+            t = _plane_depth(np.broadcast_to(T[k], (len(idx), 3, 3)), xy[idx])
+            ok = np.isfinite(t) & (t >= clip_start * (1 - 1e-12)) & (t <= clip_end)
+            idx, t = idx[ok], t[ok]
+            better = (t < depth[idx]) | ((t == depth[idx]) & (src[k] < tri[idx]))
+            depth[idx[better]], tri[idx[better]] = t[better], src[k]
+    depth[~np.isfinite(depth)] = np.nan
+    return depth, tri
 
 
 def surface_points(f) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +96,8 @@ def surface_points(f) -> tuple[np.ndarray, np.ndarray]:
         hit = np.zeros(len(pix), bool)
         if len(F):
             Vc = V @ T[:3, :3].T + T[:3, 3]
-            t_hit, tri = nearest_hit(Vc, F, xy, *clip)
+            cast = few_triangles_hit if len(F) <= FEW_TRIANGLES else nearest_hit
+            t_hit, tri = cast(Vc, F, xy, *clip)
             hit = tri >= 0
             if hit.any():
                 bary = barycentric(Vc, F, tri[hit], xy[hit], t_hit[hit])

@@ -3,16 +3,16 @@ min_visible_targets`` (docs/views.md).
 
 A *target* is a labelled config object (``ObjectKind.OBJECT`` with a category id > 0) whose triangles
 the core can load (a mesh file, a library's asset or a primitive; URDF and .blend objects are neither
-targets nor occluders here). A target is *visible* when at least one of its sample points - its centre
-of mass and up to :data:`N_POINTS` of its vertices (every k-th, in file order), in world coordinates by
-its ``obj2world`` - lies in front of the camera (planar depth > ``clip_start``), projects inside the
-image (pixel centres at integers: ``-0.5 <= u <= W - 0.5``, same for v) and, for a vertex, is the first
-surface its camera ray meets: the nearest hit of that ray among the triangles of every object of the
-scene (config objects, distractors, supports, the ground; the target itself included, so its far side
-does not count) is no nearer than the point by more than :data:`TOLERANCE_M`. The centre of mass counts
-only when it is inside the image and its ray's first hit is the target itself (not occluded by
-another object). The rays are exact (:func:`synthblend.core.raycam.nearest_hit`), but a target seen
-only between its sample points is reported as not visible: the check is conservative, and cheap.
+targets nor occluders here). A target is *visible* when the camera ray through
+the centre of a pixel that one of its sample points projects to (the nearest pixel centre, inside the
+image) first meets the target: its centre of mass and up to :data:`N_POINTS` of its vertices (every
+k-th, in file order), in world coordinates by its ``obj2world``, in front of the camera (planar depth >
+``clip_start``). The first hit is exact (:func:`synthblend.core.raycam.nearest_hit`, the rule of the
+ground truth: pixel-centre rays, near clip at ``clip_start``) among the triangles of every object of
+the scene (config objects, distractors, supports, the ground; the target itself, so its far side does
+not count). So a visible target has at least one pixel in the instance map; the check is
+conservative: a target whose pixels are not the nearest to any of its sample points is reported as
+not visible.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from .raycam import nearest_hit
 from .spec import ObjectKind
 
 N_POINTS = 64           # vertices sampled per target
-TOLERANCE_M = 1e-4      # a sample point is seen when its ray's first hit is at most this much nearer
 
 
 def triangles_of(config, o):
@@ -69,12 +68,10 @@ def com_raw(config, o) -> np.ndarray:
     return np.zeros(3) if path is None else np.asarray(geometry(str(path)).com, float)
 
 
-def _sample_points(config, o, V) -> tuple[np.ndarray, int]:
-    """(points in the object's local frame, index of the first vertex point): its centre of mass,
-    then up to N_POINTS vertices."""
+def _sample_points(config, o, V) -> np.ndarray:
+    """Points in the object's local frame: its centre of mass, then up to N_POINTS vertices."""
     step = max(1, int(np.ceil(len(V) / N_POINTS)))
-    verts = np.asarray(V, float)[::step]
-    return np.vstack([com_raw(config, o)[None], verts]), 1
+    return np.vstack([com_raw(config, o)[None], np.asarray(V, float)[::step]])
 
 
 def visible_targets(config, objects, camera) -> list[int]:
@@ -96,27 +93,21 @@ def visible_targets(config, objects, camera) -> list[int]:
     V_cam, F_all, face_owner = np.concatenate(Vs), np.concatenate(Fs), np.concatenate(owner)
     K = np.asarray(camera.K, float)
     W, H = camera.resolution
-    rays, owners, depths, is_com = [], [], [], []
+    pixels, owners = [], []
     for o in sorted(objects, key=lambda o: o.instance_id):
         if o.kind is not ObjectKind.OBJECT or o.category_id <= 0 or o.instance_id not in tris:
             continue
-        P, first_vertex = _sample_points(config, o, tris[o.instance_id][0])
-        pc = _world(P, o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3]
-        z = pc[:, 2]
-        front = z > camera.clip_start
-        xy = pc[front, :2] / z[front, None]
-        uv = xy @ K[:2, :2].T + K[:2, 2]
-        inside = (uv[:, 0] >= -0.5) & (uv[:, 0] <= W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] <= H - 0.5)
-        idx = np.flatnonzero(front)[inside]
-        rays.append(xy[inside])
-        owners.append(np.full(len(idx), o.instance_id))
-        depths.append(z[idx])
-        is_com.append(idx < first_vertex)
-    if not rays or not sum(len(r) for r in rays):
+        pc = _world(_sample_points(config, o, tris[o.instance_id][0]), o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3]
+        front = pc[:, 2] > camera.clip_start
+        uv = (pc[front, :2] / pc[front, 2:3]) @ K[:2, :2].T + K[:2, 2]
+        px = np.unique(np.rint(uv).astype(np.int64), axis=0)             # the nearest pixel centres
+        px = px[(px[:, 0] >= 0) & (px[:, 0] < W) & (px[:, 1] >= 0) & (px[:, 1] < H)]
+        pixels.append(px)
+        owners.append(np.full(len(px), o.instance_id))
+    if not pixels or not sum(len(p) for p in pixels):
         return []
-    xy, owner, z, com = (np.concatenate(a) for a in (rays, owners, depths, is_com))
-    depth, tri = nearest_hit(V_cam, F_all, xy, camera.clip_start, camera.clip_end)   # one cast for all
-    hit_own = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == owner)
-    unoccluded = np.isfinite(depth) & (depth >= z - TOLERANCE_M)
-    ok = np.where(com, hit_own, unoccluded)
-    return sorted(int(i) for i in np.unique(owner[ok]))
+    px, owner = np.concatenate(pixels), np.concatenate(owners)
+    xy = (np.column_stack([px, np.ones(len(px))]) @ np.linalg.inv(K).T)[:, :2]
+    _, tri = nearest_hit(V_cam, F_all, xy, camera.clip_start, camera.clip_end)   # one cast for all
+    seen = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == owner)
+    return sorted(int(i) for i in np.unique(owner[seen]))
