@@ -12,7 +12,8 @@ For every pixel with a surface (instance id > 0) of frame t:
 2. moved with its object: world point at the other frame ``o = t +- 1`` = ``obj2world_o @ X`` (static
    objects, the ground included, have the same ``obj2world`` and stay); the object is found in the
    other frame by its instance id (constant over a scene or sequence);
-3. projected with the other frame's camera: ``p_o = K_o [R|t]_world2cam_o``, ``z_o`` its planar depth.
+3. projected with the other frame's camera: ``p_o = K_o [R|t]_world2cam_o``, ``z_o`` its planar depth
+   (through the other camera's lens distortion when it has one, :func:`.distortion.distort_pixels`).
 
 ``U, V = p_o - (u, v)``. ``valid`` is 1 when the point is seen in the other frame, by a depth test
 against that frame's depth and instance maps at the pixel ``q = floor(p_o + 0.5)`` (the pixel whose
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import distortion as lens
 from .camera import invert_pose
 from .object_coords import surface_points
 
@@ -102,9 +104,16 @@ def flow_between(f, other) -> np.ndarray:
     Pc = Pw @ w2c[:3, :3].T + w2c[:3, 3]
     z = Pc[:, 2]
     front = found & (z >= float(oc.clip_start))
-    uvw = Pc @ np.asarray(oc.K, np.float64).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = np.where(front[:, None], uvw[:, :2] / np.where(front, z, 1.0)[:, None], 0.0)
+    odist = getattr(oc, "distortion", None)
+    if odist is None:
+        uvw = Pc @ np.asarray(oc.K, np.float64).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = np.where(front[:, None], uvw[:, :2] / np.where(front, z, 1.0)[:, None], 0.0)
+    else:                           # through the other camera's lens distortion (core/distortion.py)
+        xy = Pc[:, :2] / np.where(front, z, 1.0)[:, None]
+        uv = lens.distort_pixels(xy, oc.K, odist)
+        front &= np.isfinite(uv).all(1)
+        uv = np.where(front[:, None], uv, 0.0)
     Wo, Ho = (int(x) for x in oc.resolution)
     inside = front & (uv[:, 0] >= -0.5) & (uv[:, 0] < Wo - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < Ho - 0.5)
     q = np.floor(uv + 0.5).astype(np.int64)

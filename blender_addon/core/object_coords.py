@@ -2,7 +2,8 @@
 the ``object_coords`` and ``nocs`` outputs, and the surface points optical flow moves (:mod:`.flow`).
 
 Conventions: OpenCV camera frame (x right, y down, z forward), pixel (u, v) centred at (u, v), rays
-through pixel centres ``K^-1 [u, v, 1]``; object coordinates are the raw asset coordinates that the
+through pixel centres ``K^-1 [u, v, 1]`` (with ``camera.distortion``: through the undistorted direction
+of the pixel centre, :func:`.distortion.undistort_pixels`); object coordinates are the raw asset coordinates that the
 frame's ``obj2world`` maps (as ``trimesh.load(path, force="mesh", process=False)`` reads the file, so
 in the file's units, e.g. millimetres, before the object's scale).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import distortion as lens
 from .camera import invert_pose
 from .raycam import _clip_near, _plane_depth, barycentric, nearest_hit
 
@@ -75,6 +77,7 @@ def surface_points(f) -> tuple[np.ndarray, np.ndarray]:
     c = f.spec.camera
     K = np.asarray(c.K, np.float64)
     Kinv = np.linalg.inv(K)
+    dist = getattr(c, "distortion", None)      # camera.distortion (core/distortion.py) or None
     w2c = invert_pose(c.cam2world)
     W, H = (int(x) for x in c.resolution)
     clip = (float(c.clip_start), float(c.clip_end))
@@ -87,8 +90,12 @@ def surface_points(f) -> tuple[np.ndarray, np.ndarray]:
         if len(pix) == 0:
             continue
         v, u = np.divmod(pix, W)
-        d = np.stack([u, v, np.ones(len(u))], 1).astype(np.float64) @ Kinv.T
-        xy = d[:, :2] / d[:, 2:3]
+        if dist is None:
+            d = np.stack([u, v, np.ones(len(u))], 1).astype(np.float64) @ Kinv.T
+            xy = d[:, :2] / d[:, 2:3]
+        else:                       # the ray through the undistorted direction of the pixel centre
+            xy = lens.undistort_pixels(np.stack([u, v], 1).astype(np.float64), K, dist)
+            xy = np.where(np.isfinite(xy), xy, 0.0)   # no ray there: the render has no hit either
         T = w2c @ np.asarray(o.obj2world, np.float64)
         V, F = f.geometry_of(o)
         V = np.asarray(V, np.float64)
