@@ -91,6 +91,9 @@ def test_rendered_rays_land_where_opencv_projects_them(renders, name):
     P = world_to_opencv(r["P"])[hit]
     err = np.linalg.norm(_cv_project(P, c["K"], c["dist"]) - _sample_positions(c["W"], c["H"])[hit], axis=1)
     assert err.max() < 1e-4, (name, err.max())
+    from synthblend.core.distortion import distort_pixels  # the numpy model the rest of synthblend uses
+    uv = distort_pixels(P[:, :2] / P[:, 2:3], c["K"], c["dist"])
+    assert np.abs(uv - _sample_positions(c["W"], c["H"])[hit]).max() < 1e-4
     if c["dist"]["model"] == "fisheye":
         sees = _fisheye_sees(c["K"], c["W"], c["H"], c["dist"])
         assert 0.05 < 1 - sees.mean() < 0.5                       # the corners look past 90 deg
