@@ -294,8 +294,8 @@ def test_preset_keys_are_overridable():
     ({"preset": "nope"}, {}, "camera.preset"),
     ({"calibration": "missing.yaml"}, {}, "camera.calibration: no such file"),
     ({"stereo": {}}, {}, "camera.stereo.baseline_m: missing"),
-    ({"stereo": {"baseline_m": 0.1}, "distortion": {"model": "opencv", "k1": -0.1}}, {},
-     "camera.stereo: a rectified stereo pair has no lens distortion"),
+    ({"stereo": {"baseline_m": 0.1}, "distortion": {"model": "opencv", "k1": -0.1}},
+     {"outputs": ["depth", "disparity"]}, "render.outputs: output disparity needs a rectified pair"),
     ({}, {"outputs": ["depth", "disparity"]}, "render.outputs: output disparity needs camera.stereo"),
 ])
 def test_bad_camera_configs_exit_2(tmp_path, camera, render, where):
