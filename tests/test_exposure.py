@@ -245,3 +245,12 @@ def test_bundled_demos_have_no_frame_over_two_percent_saturated(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     lines = [x for x in r.stdout.splitlines() if "exposure    0" in x]
     assert len(lines) == 2 and all("over 2 %: 0" not in x for x in lines), r.stdout   # the old exposure failed
+
+
+def test_filmic_without_opencolorio_is_refused_at_load(monkeypatch):
+    from synthblend.core.errors import ConfigErrors
+    monkeypatch.setitem(sys.modules, "PyOpenColorIO", None)        # import fails as where it is not installed
+    with pytest.raises(ConfigErrors) as e:
+        config_from_dict(_cfg(view_transform="filmic"))
+    assert "render.view_transform" in str(e.value) and "opencolorio" in str(e.value)
+    config_from_dict(_cfg(view_transform="standard"))               # standard needs nothing
