@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from .errors import InputError
-from .files import read_regular
+from .files import env_limit, read_regular
 
 MAX_MB = 1                   # a calibration file is small; refuse anything larger (MiB)
 
@@ -174,10 +174,12 @@ def parse_calibration(text: str) -> Calibration:
 
 
 def load_calibration(path) -> Calibration:
-    """Read and parse ``path``: a regular file (never a FIFO or a device) of at most 1 MiB."""
+    """Read and parse ``path``: a regular file (never a FIFO or a device) of at most 1 MiB
+    (``SYNTHBLEND_MAX_CALIBRATION_MB`` overrides it)."""
     p = Path(path)
     try:
-        data = read_regular(p, MAX_MB, "SYNTHBLEND_MAX_CALIBRATION_MB", "a calibration file")
+        env = "SYNTHBLEND_MAX_CALIBRATION_MB"
+        data = read_regular(p, env_limit(env, MAX_MB), env, "a calibration file")
     except InputError as e:
         raise ValueError(f"{p.name}: {e.what}") from None
     try:
