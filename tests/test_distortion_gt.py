@@ -316,12 +316,16 @@ def _check_rgb_frame(out: Path, i: int) -> int:
     lin = _srgb_to_linear(np.asarray(Image.open(out / "rgb" / f"{i:06d}.png"), np.float64)).mean(-1)
     inst = np.asarray(Image.open(out / "instance" / f"{i:06d}.png")).astype(np.int64)
     H, W = inst.shape
-    bg = np.median(lin[inst == 0])
+    has_ray = np.isfinite(opencv_rays(meta)[:, 0]).reshape(H, W)     # a fisheye past 90 deg: none
+    bg = np.median(lin[(inst == 0) & has_ray])
     assert 0.05 < bg < 0.95 and np.median(lin[inst > 0]) < 0.02 * bg       # not black, not clipped
     dark = np.clip(1.0 - lin / bg, 0.0, 1.0)
     edge = cv2.dilate((inst > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) != \
         cv2.erode((inst > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
-    assert np.all(((dark > 0.5) == (inst > 0)) | edge)
+    ray_edge = cv2.erode(has_ray.astype(np.uint8), np.ones((3, 3), np.uint8)) == 0
+    assert np.all(((dark > 0.5) == (inst > 0)) | edge | ray_edge)
+    deep = cv2.erode((~has_ray).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0   # away from its AA edge
+    assert np.all(dark[deep] > 0.99) and np.all(inst[~has_ray] == 0)        # no ray: black, nothing
     checked = 0
     for iid in np.unique(inst[inst > 0]):
         ys, xs = np.nonzero(inst == iid)

@@ -230,3 +230,27 @@ def test_demo_configs_default_to_auto_exposure():
     from synthblend.core.config import load_config
     for p in [ROOT / "scene_assets" / "demo.yaml", *sorted((ROOT / "scene_assets").glob("dr_*.yaml"))]:
         assert load_config(p).data["render"]["exposure"] == "auto", p
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_bundled_demos_have_no_frame_over_two_percent_saturated(tmp_path):
+    """The issue's acceptance on the two worst demos at the old exposure (dr_physics: 95.9 %,
+    dr_materials: 69.5 % of a frame's pixels), all their frames, measured from the written images."""
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "exposure_demos.py"), "--res", "64", "48",
+                        "--samples", "2", "--modes", "auto", "0", "--out", str(tmp_path),
+                        str(ROOT / "scene_assets" / "dr_physics.yaml"),
+                        str(ROOT / "scene_assets" / "dr_materials.yaml")],
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [x for x in r.stdout.splitlines() if "exposure    0" in x]
+    assert len(lines) == 2 and all("over 2 %: 0" not in x for x in lines), r.stdout   # the old exposure failed
+
+
+def test_filmic_without_opencolorio_is_refused_at_load(monkeypatch):
+    from synthblend.core.errors import ConfigErrors
+    monkeypatch.setitem(sys.modules, "PyOpenColorIO", None)        # import fails as where it is not installed
+    with pytest.raises(ConfigErrors) as e:
+        config_from_dict(_cfg(view_transform="filmic"))
+    assert "render.view_transform" in str(e.value) and "opencolorio" in str(e.value)
+    config_from_dict(_cfg(view_transform="standard"))               # standard needs nothing

@@ -292,10 +292,11 @@ def test_preset_keys_are_overridable():
     ({"intrinsics": {"fx": 1, "fy": 500, "cx": 320, "cy": 240}}, {}, "pixel aspect"),
     ({"preset": "realsense_d435"}, {"resolution": [640, 480]}, "render.resolution: 640x480 has another aspect ratio"),
     ({"preset": "nope"}, {}, "camera.preset"),
-    ({"calibration": "missing.yaml"}, {}, "camera.calibration: no such file"),
+    ({"calibration": "missing.yaml"}, {}, "camera.calibration: missing.yaml: file not found"),
+    ({"calibration": "/dev/zero"}, {}, "camera.calibration: zero: not a regular file"),
     ({"stereo": {}}, {}, "camera.stereo.baseline_m: missing"),
-    ({"stereo": {"baseline_m": 0.1}, "distortion": {"model": "opencv", "k1": -0.1}}, {},
-     "camera.stereo: a rectified stereo pair has no lens distortion"),
+    ({"stereo": {"baseline_m": 0.1}, "distortion": {"model": "opencv", "k1": -0.1}},
+     {"outputs": ["depth", "disparity"]}, "render.outputs: output disparity needs a rectified pair"),
     ({}, {"outputs": ["depth", "disparity"]}, "render.outputs: output disparity needs camera.stereo"),
 ])
 def test_bad_camera_configs_exit_2(tmp_path, camera, render, where):

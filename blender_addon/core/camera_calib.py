@@ -27,7 +27,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-MAX_BYTES = 1 << 20          # a calibration file is small; refuse anything larger
+from .errors import InputError
+from .files import env_limit, read_regular
+
+MAX_MB = 1                   # a calibration file is small; refuse anything larger (MiB)
 
 OPENCV_NAMES = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")
 FISHEYE_NAMES = ("k1", "k2", "k3", "k4")
@@ -171,14 +174,16 @@ def parse_calibration(text: str) -> Calibration:
 
 
 def load_calibration(path) -> Calibration:
-    """Read and parse ``path`` (at most 1 MiB)."""
+    """Read and parse ``path``: a regular file (never a FIFO or a device) of at most 1 MiB
+    (``SYNTHBLEND_MAX_CALIBRATION_MB`` overrides it)."""
     p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"no such file: {p}")
-    if p.stat().st_size > MAX_BYTES:
-        raise ValueError(f"{p.name} is larger than {MAX_BYTES >> 10} KiB: not a calibration file")
     try:
-        text = p.read_text(encoding="utf-8")
+        env = "SYNTHBLEND_MAX_CALIBRATION_MB"
+        data = read_regular(p, env_limit(env, MAX_MB), env, "a calibration file")
+    except InputError as e:
+        raise ValueError(f"{p.name}: {e.what}") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{p.name} is not a text file") from None
     return parse_calibration(text)

@@ -165,9 +165,10 @@ def _check_stereo(v, data: dict, cam: dict) -> None:
     if stereo.get("baseline_m") is None:
         v.err(["camera", "stereo", "baseline_m"], "missing: the pair's baseline in m (or a camera.preset "
                                                   "of a stereo camera)")
-    if (data.get("camera") or {}).get("distortion") is not None:
-        v.err(["camera", "stereo"], "a rectified stereo pair has no lens distortion: remove camera.distortion "
-                                    "(or the distortion of camera.calibration)")
+    if (data.get("camera") or {}).get("distortion") is not None and "disparity" in outputs:
+        v.err(["render", "outputs"], "output disparity needs a rectified pair, and a pair with lens distortion "
+                                     "is not rectified: remove disparity or camera.distortion (or the "
+                                     "distortion of camera.calibration)")
     frames = data.get("frames")
     if isinstance(frames, int) and frames % 2:
         v.err(["frames"], f"must be even with camera.stereo (frame 2i is the left, 2i+1 the right image of "

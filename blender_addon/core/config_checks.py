@@ -16,7 +16,7 @@ from .motion_schema import check_motion
 from .physics.checks import check_physics
 from .schema import MAX_INSTANCES
 from .schema_parsers import keypoint_pair_indices
-from .sensor_noise import check_config as check_sensor
+from .sensor_checks import check_config as check_sensor
 from .supports import check_supports
 from .up_axis import AXES, axis_rotation, default_up_axis
 from .urdf_objects import check_entry as check_urdf

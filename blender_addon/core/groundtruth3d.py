@@ -36,7 +36,7 @@ import numpy as np
 
 from . import distortion as lens
 from .camera import invert_pose
-from .raycam import barycentric, nearest_depth, nearest_hit, pixel_xy
+from .raycam import barycentric, first_hits_by_radius, nearest_depth, nearest_hit, pixel_xy
 
 DR_GT_KINDS = ("object", "distractor")
 
@@ -169,9 +169,9 @@ def _amodal_distorted(V_cam, F, K, size, clip, dist) -> np.ndarray:
             ok &= np.all((xy >= lo) & (xy <= hi), axis=1)
     rows = np.flatnonzero(ok)
     mask = np.zeros(H * W, bool)
-    if len(rows):
-        t = nearest_depth(V_cam, F, xy[rows], clip[0], clip[1])
-        mask[rows] = np.isfinite(t)
+    if len(rows):       # grouped by radius: a fisheye's rays are far from evenly spread
+        ray, _, _ = first_hits_by_radius(V_cam, F, xy[rows], clip[0], clip[1], 1 << 15)
+        mask[rows[ray]] = True
     return mask.reshape(H, W)
 
 

@@ -216,6 +216,23 @@ def _numpy_first_hits(V_cam, F, xy, t_min: float, t_max: float, band: int):
     return np.concatenate(rays), np.concatenate(faces), np.concatenate(ts)
 
 
+def first_hits_by_radius(V_cam, F, xy, t_min: float, t_max: float, band: int):
+    """:func:`_numpy_first_hits` on rays grouped by radius ``|xy|`` (octaves: [r, 2r)): a distorted
+    camera's rays are far from evenly spread (a wide fisheye's reach 1e3 and more near 90 deg), and one
+    grid over all of them would put most rays and triangles into the same cells. Each ray's result
+    does not depend on its group."""
+    r = np.hypot(xy[:, 0], xy[:, 1])
+    octave = np.floor(np.log2(np.maximum(r, 0.125))).astype(np.int64)
+    rays, faces, ts = [], [], []
+    for o in np.unique(octave):
+        idx = np.flatnonzero(octave == o)
+        ray, face, t = _numpy_first_hits(V_cam, F, xy[idx], t_min, t_max, band)
+        rays.append(idx[ray])
+        faces.append(face)
+        ts.append(t)
+    return np.concatenate(rays), np.concatenate(faces), np.concatenate(ts)
+
+
 def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_min: float = 0.0,
                      t_max: float = np.inf, backend: str = "auto",
                      band: int = 1 << 15, dist=None) -> tuple[np.ndarray, np.ndarray]:
@@ -253,6 +270,8 @@ def cast_camera_rays(vertices, faces, K, cam2world, width: int, height: int, t_m
             D = np.concatenate([xy, np.ones((len(xy), 1))], 1) @ R.T
             ray, face = _embree_first_hits(V, F, C, D, float(t_min))
             hit_t = _plane_depth(V_cam[F[face]], xy[ray])
+        elif dist:
+            ray, face, hit_t = first_hits_by_radius(V_cam, F, xy, t_min, t_max, int(band))
         else:
             ray, face, hit_t = _numpy_first_hits(V_cam, F, xy, t_min, t_max, int(band))
         keep = np.isfinite(hit_t) & (hit_t <= t_max)

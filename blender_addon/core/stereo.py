@@ -9,7 +9,9 @@ and verify works on it unchanged); ``spec.stereo`` (meta ``stereo``) holds ``bas
 (left | right), ``pair`` (the other image's frame index), ``pair_index`` ``i`` and
 ``other_cam2world`` (the other camera's 4x4 pose, OpenCV axes, m). Disparity (output
 ``disparity``): ``fx * baseline_m / depth`` pixels, a left pixel's surface point is seen in the right
-image ``disparity`` pixels further left (``u_right = u_left - d``, same ``v``).
+image ``disparity`` pixels further left (``u_right = u_left - d``, same ``v``). With lens distortion
+(``camera.distortion``) both cameras have the same distortion: a parallel rig whose raw images are
+not rectified, so every output but ``disparity`` is available (the config refuses that one).
 
 A small per-process cache keeps the last left image's base spec, so the right image of a pair
 rendered right after its left one does not sample (or run physics) again; a left image always

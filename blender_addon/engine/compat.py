@@ -252,9 +252,19 @@ def has_custom_camera() -> bool:
 
 def set_custom_camera(cam, osl_path) -> None:
     """Lens type Custom with an external OSL file, which Cycles compiles at render time (to a .oso
-    next to it). Its parameters are the camera's ``cycles_custom`` ID properties, set by name (the
-    bpy module lacks ``oslquery``, so the add-on's property update, which would create them, fails
-    with a logged error and changes nothing)."""
-    cam.type = "CUSTOM"
-    cam.custom_mode = "EXTERNAL"
-    cam.custom_filepath = str(osl_path)
+    next to it). Its parameters are the camera's ``cycles_custom`` ID properties, set by name. The
+    Cycles add-on's property update, which would compile the file and create them, needs
+    ``oslquery``, which the bpy module lacks: it fails with a logged traceback and changes nothing,
+    so it is switched off while these three properties are set."""
+    cycles = next((c for c in bpy.types.RenderEngine.__subclasses__() if getattr(c, "bl_idname", "") == "CYCLES"),
+                  None)
+    update = getattr(cycles, "update_custom_camera", None)
+    if update is not None:              # its traceback would only be noise in the worker's log
+        cycles.update_custom_camera = lambda self, cam: None
+    try:
+        cam.type = "CUSTOM"
+        cam.custom_mode = "EXTERNAL"
+        cam.custom_filepath = str(osl_path)
+    finally:
+        if update is not None:
+            cycles.update_custom_camera = update

@@ -90,6 +90,9 @@ def config_errors(config) -> list:
 
 
 def _first_fold(config) -> str | None:
+    c = config.parsed["camera"]
+    if c.get("distortion") is None and calibration_distortion(c.get("calibration")) is None:
+        return None                                 # a pinhole: nothing to sample
     cams = []
     for frame in range(min(FRAMES_CHECKED, int(config.frames))):
         ctx = SampleContext(config, config.seed, frame)
