@@ -138,6 +138,8 @@ def _drawn(config, seed, scene, view, attempt, base_spec):
 
     ctx = _ViewContext(config, seed, scene, view, attempt)
     camera_feature.sample(ctx)
+    # the lens is the camera rig's: its distortion (drawn once per scene, core/features/lens.py) is kept
+    ctx.spec.camera.distortion = getattr(base_spec.camera, "distortion", None)
     return ctx.spec.camera, ctx.spec.sampled
 
 

@@ -172,7 +172,7 @@ class SceneBuilder:
 
     #: what a view of the same scene can change in Blender (core/scenes.py): the camera, its
     #: effects, a world.type: image back plane's window; poses are set only where they changed
-    VIEW_FEATURES = ("camera", "camera_fx")
+    VIEW_FEATURES = ("camera", "lens", "camera_fx")   # lens after camera: it resets what the camera sets
 
     def apply_view(self, spec: FrameSpec, applied: FrameSpec) -> None:
         """Set the scene from ``applied`` (a frame of the same scene, applied last) to ``spec``, another
