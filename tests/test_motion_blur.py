@@ -15,7 +15,7 @@ def _blur_config(tmp_path, name, blur: bool):
     if blur:
         cam["motion_blur"] = {}
     return write_config(tmp_path / f"{name}.yaml", {
-        "seed": 3, "frames": 2, "render": {"resolution": [96, 72], "samples": 16, "denoise": False,
+        "seed": 3, "frames": 2, "render": {"exposure": 0, "resolution": [96, 72], "samples": 16, "denoise": False,
                                            "outputs": ["rgb", "depth", "instance"]},
         "sequence": {"frames": 3, "fps": 12},
         "scene": {"objects": [{"primitive": "sphere", "category": "ball", "scale": 0.2, "color": "#a0a0a0",
@@ -85,7 +85,7 @@ def _spin_config(tmp_path, name, fps, frames, blur):
     if blur:
         cam["motion_blur"] = {}
     return write_config(tmp_path / f"{name}.yaml", {
-        "seed": 4, "frames": frames, "render": {"resolution": [96, 72], "samples": 32, "denoise": False,
+        "seed": 4, "frames": frames, "render": {"exposure": 0, "resolution": [96, 72], "samples": 32, "denoise": False,
                                                 "outputs": ["rgb", "instance"]},
         "sequence": {"frames": frames, "fps": fps},
         "scene": {"objects": [{"mesh": "bar.ply", "category": "bar", "color": "#a0a0a0",

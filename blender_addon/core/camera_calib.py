@@ -69,7 +69,11 @@ def _parse_text(text: str):
     if s.startswith("%YAML:"):         # OpenCV writes "%YAML:1.0", which is not a YAML directive
         s = s.split("\n", 1)[1] if "\n" in s else ""
     try:
-        return yaml.load(s, Loader=_CvLoader)    # noqa: S506 - a SafeLoader subclass
+        loader = _CvLoader(s)             # a SafeLoader subclass (OpenCV's !!opencv-matrix tag added)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -3,7 +3,7 @@ core/config_checks.py; apart from core/sensor_noise.py so that the output table 
 noisy outputs) does not import the schema."""
 from __future__ import annotations
 
-from .schema import DEPTH_NOISE
+from .schema_camera import DEPTH_NOISE
 
 _ONLY = {"structured_light": ("baseline_m", "focal_px", "disparity_sigma_px", "disparity_step_px"),
          "tof": ("sigma_m", "sigma_per_m", "depth_step_m")}
