@@ -218,7 +218,9 @@ def test_ray_backend_two_workers_survives_a_killed_worker(scene, reference, tmp_
     assert_identical(reference, out)
     assert killed
     driver = (out / "logs" / "ray-driver.log").read_text()
-    assert f"(pid {killed[0]}) died" in driver, driver
+    # the killed actor may have rendered already (its pid is known) or still be starting (the other
+    # actor wrote the first frame): either is reported, and it is replaced
+    assert f"(pid {killed[0]}) died" in driver or "died while starting" in driver, driver
     assert "1 actor(s) replaced" in driver
 
 
