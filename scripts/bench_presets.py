@@ -4,7 +4,7 @@
     python scripts/bench_presets.py --out /tmp/bp --old-rev 55940fb             # standard, demo, 4 frames
 
 ``--old-rev`` is a git revision of this repository (e.g. the commit before the presets changed): its
-``blender_addon/`` is exported (``git archive``) to ``--out/old/`` and imported as ``synthblend`` by
+``blender_addon/`` is exported (``git archive``) to ``--out/old_pkg/`` and imported as ``synthblend`` by
 the old runs; the new runs import this checkout. Both render the demo scene (scene_assets/demo.yaml
 with ``render.quality: --quality`` and the preset deciding samples and denoising) through the CLI,
 ``synthblend render`` as a user runs it, one process per run, old and new interleaved ``--repeat``
@@ -15,7 +15,11 @@ compared. Then for the last run of each:
   K, poses and meshes) must pass;
 * depth, instance and semantic must be identical, file for file, between old and new;
 * each frame's rgb is compared (PSNR, 8-bit) with a reference of the same frame rendered by the new
-  code at ``--ref-samples`` samples, no adaptive sampling, no denoising (cached in ``--out``).
+  code at ``--ref-samples`` samples, no adaptive sampling, no denoising (cached in ``--out``;
+  ``--ref-samples 0``: no reference, no PSNR).
+
+Besides wall time it reports the CPU seconds (user + system) of each run's process tree: on a machine
+shared with other work the wall-time ratio is noisy, the CPU-time ratio much less so.
 """
 from __future__ import annotations
 
@@ -25,7 +29,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +59,21 @@ def write_config(path: Path, quality: str, frames: int, resolution, extra: dict 
     return path
 
 
-def render(pythonpath: str, cfg: Path, out: Path) -> float:
+WRAP = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+        "w = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(json.dumps([r.returncode, w, u.ru_utime + u.ru_stime, r.stderr[-2000:]]))")
+
+
+def render(pythonpath: str, cfg: Path, out: Path) -> tuple[float, float]:
+    """(wall s, CPU s of the process tree) of one ``synthblend render`` with ``pythonpath``'s synthblend."""
     env = dict(os.environ, PYTHONPATH=pythonpath)
-    t = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "synthblend", "render", str(cfg), "--out", str(out), "--quiet",
-                        "--overwrite"], env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        raise SystemExit(f"bench_presets: render failed ({pythonpath}):\n{p.stderr[-3000:]}")
-    return wall
+    p = subprocess.run([sys.executable, "-c", WRAP, sys.executable, "-m", "synthblend", "render", str(cfg),
+                        "--out", str(out), "--quiet", "--overwrite"], env=env, capture_output=True, text=True)
+    rc, wall, cpu, err = json.loads(p.stdout.strip().splitlines()[-1])
+    if rc != 0:
+        raise SystemExit(f"bench_presets: render failed ({pythonpath}):\n{err}")
+    return wall, cpu
 
 
 def psnr(a, b) -> float:
@@ -85,53 +94,62 @@ def main(argv=None) -> int:
     from synthblend.dataset.reader import open_dataset
 
     a.out.mkdir(parents=True, exist_ok=True)
-    old_path = str(export_old(a.old_rev, a.out / "old"))
-    new_path = str(Path(__import__("synthblend").__file__).resolve().parents[1])
+    old_path = str(export_old(a.old_rev, a.out / "old_pkg"))
+    new_path = str(Path(__import__("synthblend").__file__).parent.parent)   # unresolved: holds synthblend
     W, H = a.resolution
     # configs live next to demo.yaml (its mesh paths are relative to it); removed at the end
     cfg = write_config(ASSETS / f".bench_presets_{a.quality}.yaml", a.quality, a.frames, a.resolution)
     ref_cfg = write_config(ASSETS / ".bench_presets_ref.yaml", a.quality, a.frames, a.resolution,
                            {"samples": a.ref_samples, "adaptive_threshold": 0.0, "denoise": False})
     walls: dict = {"old": [], "new": []}
+    cpus: dict = {"old": [], "new": []}
     try:
         ref_dir = a.out / f"ref_{W}x{H}_{a.ref_samples}_{a.frames}"
-        if not (ref_dir / "meta").is_dir():
+        if a.ref_samples and not (ref_dir / "meta").is_dir():
             print(f"reference: {a.ref_samples} samples ...", flush=True)
             render(new_path, ref_cfg, ref_dir)
         for k in range(a.repeat):
             for name, path in (("old", old_path), ("new", new_path)):
-                walls[name].append(render(path, cfg, a.out / name))
-                print(f"  run {k} {name}: {walls[name][-1]:.2f} s", flush=True)
+                w, c = render(path, cfg, a.out / name)
+                walls[name].append(w)
+                cpus[name].append(c)
+                print(f"  run {k} {name}: {w:.2f} s, CPU {c:.1f} s", flush=True)
     finally:
         cfg.unlink(missing_ok=True)
         ref_cfg.unlink(missing_ok=True)
-    res: dict = {"quality": a.quality, "frames": a.frames, "resolution": [W, H], "walls": walls}
+    res: dict = {"quality": a.quality, "frames": a.frames, "resolution": [W, H], "walls": walls, "cpu": cpus}
     for name in ("old", "new"):
         v = subprocess.run([sys.executable, "-m", "synthblend", "verify", str(a.out / name)],
                            env=dict(os.environ, PYTHONPATH=new_path), capture_output=True, text=True)
         res[f"{name}_verify_rc"] = v.returncode
         res[f"{name}_resolved"] = {k: json.loads((a.out / name / "dataset.json").read_text())["config"]["render"].get(k)
                                    for k in ("samples", "adaptive_threshold", "denoise", "max_bounces")}
-    old, new, ref = open_dataset(a.out / "old"), open_dataset(a.out / "new"), open_dataset(ref_dir)
+    old, new = open_dataset(a.out / "old"), open_dataset(a.out / "new")
+    ref = open_dataset(ref_dir) if a.ref_samples else [None] * len(old)
     same_gt, ps = True, {"old": [], "new": []}
     for fo, fn, fr in zip(old, new, ref, strict=True):
         same_gt &= bool(np.array_equal(fo.instance, fn.instance) and np.array_equal(fo.semantic, fn.semantic)
                         and np.array_equal(fo.depth, fn.depth))
-        ps["old"].append(psnr(fo.rgb, fr.rgb))
-        ps["new"].append(psnr(fn.rgb, fr.rgb))
+        if fr is not None:
+            ps["old"].append(psnr(fo.rgb, fr.rgb))
+            ps["new"].append(psnr(fn.rgb, fr.rgb))
     res["ground_truth_identical"] = same_gt
-    res["psnr_db"] = {k: {"mean": statistics.mean(v), "min": min(v)} for k, v in ps.items()}
+    res["psnr_db"] = {k: {"mean": statistics.mean(v), "min": min(v)} for k, v in ps.items() if v}
     mo, mn = statistics.median(walls["old"]), statistics.median(walls["new"])
+    co, cn = statistics.median(cpus["old"]), statistics.median(cpus["new"])
     res["ratio"] = mn / mo
+    res["cpu_ratio"] = cn / co
     (a.out / f"bench_presets_{a.quality}.json").write_text(json.dumps(res, indent=2))
     print(f"\n{a.quality} preset, demo scene {W}x{H}, {a.frames} frames, whole process, median of {a.repeat} "
           "interleaved runs")
-    for name, m in (("old", mo), ("new", mn)):
-        p = res["psnr_db"][name]
-        print(f"  {name} ({res[f'{name}_resolved']}): {m:.2f} s = {m / a.frames:.2f} s/frame; PSNR vs "
-              f"{a.ref_samples}-sample reference mean {p['mean']:.2f} dB (worst frame {p['min']:.2f}); "
-              f"verify rc {res[f'{name}_verify_rc']}")
-    print(f"  ratio new/old {res['ratio']:.3f}; depth/instance/semantic identical old vs new: {same_gt}")
+    for name, m, c in (("old", mo, co), ("new", mn, cn)):
+        p = res["psnr_db"].get(name)
+        q = (f"; PSNR vs {a.ref_samples}-sample reference mean {p['mean']:.2f} dB (worst frame {p['min']:.2f})"
+             if p else "")
+        print(f"  {name} ({res[f'{name}_resolved']}): {m:.2f} s = {m / a.frames:.2f} s/frame, CPU {c / a.frames:.2f} "
+              f"s/frame{q}; verify rc {res[f'{name}_verify_rc']}")
+    print(f"  ratio new/old: wall {res['ratio']:.3f}, CPU {res['cpu_ratio']:.3f}; "
+          f"depth/instance/semantic identical old vs new: {same_gt}")
     return 0
 
 

@@ -14,6 +14,8 @@ dr_backgrounds.yaml lit by an HDRI from scene_assets/hdri plus a sun). For each 
 :data:`CANDIDATES` (samples, adaptive threshold, denoiser on/off, its prefilter and quality, light tree,
 path guiding, bounces, sampling pattern, tile size, threads). Per candidate: the render stage's
 wall time per frame (Cycles, the scratch EXR and its decoding: what the worker reports as ``render``),
+its CPU time (user + system of the rendering process, all threads: far less disturbed by other
+work on a shared machine than wall time, and what the Pareto front and the plot use when known),
 and PSNR (dB, 8-bit sRGB, all channels) and SSIM (Gaussian window sigma 1.5 on 8-bit luma, the
 constants of Wang et al. 2004, computed with scipy) against the reference.
 
@@ -110,6 +112,13 @@ def _apply(scene, settings: dict, threads_default: int) -> None:
         scene.render.threads = threads
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process (all its threads: Cycles, OpenImageDenoise)."""
+    import resource
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def driver(job_path: str) -> None:
     """In a fresh process: build one scene, render each frame's reference (if not cached) and candidates."""
     from PIL import Image
@@ -147,14 +156,14 @@ def driver(job_path: str) -> None:
             _apply(b.scene, settings, 0)
             for frame in (warm, *job["frames"]):
                 b.apply(specs[frame])
-                t = time.perf_counter()
+                t, c = time.perf_counter(), _cpu()
                 rgb = b.render(specs[frame], scratch, want_rgb=True).rgb
-                dt = time.perf_counter() - t
+                dt, dc = time.perf_counter() - t, _cpu() - c
                 if frame == warm:
                     continue
                 if k == 0:
                     Image.fromarray(rgb).save(out / f"{frame:03d}_{i:02d}.png")
-                results.append({"frame": frame, "name": name, "index": i, "seconds": dt})
+                results.append({"frame": frame, "name": name, "index": i, "seconds": dt, "cpu_seconds": dc})
     (out / "times.json").write_text(json.dumps(results))
 
 
@@ -183,11 +192,11 @@ def ssim(a: np.ndarray, ref: np.ndarray) -> float:
 def pareto(rows: list[dict]) -> None:
     """Mark rows on the front: no other row is at least as fast and at least as good, and better in one."""
     for r in rows:
-        r["pareto"] = not any(o is not r and o["seconds"] <= r["seconds"] and o["psnr_mean"] >= r["psnr_mean"]
-                              and (o["seconds"] < r["seconds"] or o["psnr_mean"] > r["psnr_mean"]) for o in rows)
+        r["pareto"] = not any(o is not r and o["t"] <= r["t"] and o["psnr_mean"] >= r["psnr_mean"]
+                              and (o["t"] < r["t"] or o["psnr_mean"] > r["psnr_mean"]) for o in rows)
 
 
-def plot(rows: list[dict], per_scene: dict, path: Path, title: str) -> None:
+def plot(rows: list[dict], per_scene: dict, path: Path, title: str, xlabel: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -195,21 +204,35 @@ def plot(rows: list[dict], per_scene: dict, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(9, 6), dpi=100)
     for scene, pts in per_scene.items():
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, alpha=0.45, label=f"{scene} (each setting)")
-    front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["seconds"])
-    ax.plot([r["seconds"] for r in front], [r["psnr_mean"] for r in front], "k.-",
+    front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["t"])
+    ax.plot([r["t"] for r in front], [r["psnr_mean"] for r in front], "k.-",
             label="mean over scenes: Pareto front")
     for r in rows:
         if r["pareto"] or r["name"].startswith("old") or r.get("preset"):
-            ax.annotate(r.get("preset") or r["name"], (r["seconds"], r["psnr_mean"]), fontsize=7,
+            ax.annotate(r.get("preset") or r["name"], (r["t"], r["psnr_mean"]), fontsize=7,
                         xytext=(4, -3), textcoords="offset points")
     ax.set_xscale("log")
-    ax.set_xlabel("render time per frame, s (log)")
+    ax.set_xlabel(f"render {xlabel} per frame, s (log)")
     ax.set_ylabel("PSNR vs reference, dB (8-bit sRGB)")
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
+
+
+def _finished_run(out: Path, job: dict) -> list | None:
+    """The candidate names of a finished run in ``out`` that covers ``job`` (same scene, frames,
+    settings; a superset of its candidates), else None."""
+    try:
+        old = json.loads((out / "job.json").read_text())
+        json.loads((out / "times.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = all(old.get(k) == job[k] for k in ("config", "frames", "refs", "repeat"))
+    if not same or any(old["candidates"].get(n) != s for n, s in job["candidates"].items()):
+        return None
+    return list(old["candidates"])
 
 
 def main(argv=None) -> int:
@@ -223,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="candidate names to run (default: all)")
     ap.add_argument("--candidates-json", type=Path, help="extra candidates {name: overrides} to add")
     ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take a scene's finished run from --out when it has every candidate asked for")
     a = ap.parse_args(argv)
     REFERENCE["samples"] = a.ref_samples
     cands = {k: v for k, v in CANDIDATES.items() if not a.only or k in a.only}
@@ -230,7 +255,7 @@ def main(argv=None) -> int:
         cands.update(json.loads(a.candidates_json.read_text()))
     configs = scene_configs(a.resolution)
     t0 = time.perf_counter()
-    rows: dict[str, dict] = {n: {"name": n, "settings": s, "seconds": [], "psnr": [], "ssim": []}
+    rows: dict[str, dict] = {n: {"name": n, "settings": s, "seconds": [], "cpu": [], "psnr": [], "ssim": []}
                              for n, s in cands.items()}
     per_scene: dict[str, list] = {}
     W, H = a.resolution
@@ -242,53 +267,71 @@ def main(argv=None) -> int:
         refs = a.out / "refs" / f"{scene}_{W}x{H}_{a.ref_samples}"
         job = {"config": raw, "frames": list(range(a.frames)), "out": str(out), "refs": str(refs),
                "candidates": cands, "repeat": a.repeat}
-        (out / "job.json").write_text(json.dumps(job))
-        print(f"[{time.perf_counter() - t0:6.0f} s] {scene}: {a.frames} frame(s), {len(cands)} candidates", flush=True)
-        p = subprocess.run([sys.executable, __file__, "--driver", str(out / "job.json")],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise SystemExit(f"bench_quality: driver failed for {scene}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+        done = _finished_run(out, job) if a.reuse else None
+        if done is None:
+            (out / "job.json").write_text(json.dumps(job))
+            print(f"[{time.perf_counter() - t0:6.0f} s] {scene}: {a.frames} frame(s), {len(cands)} candidates",
+                  flush=True)
+            p = subprocess.run([sys.executable, __file__, "--driver", str(out / "job.json")],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(f"bench_quality: driver failed for {scene}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+            done = list(cands)
+        else:
+            print(f"{scene}: reusing the finished run in {out}", flush=True)
         from PIL import Image
         times = json.loads((out / "times.json").read_text())
         for t in times:
             if t["name"] == "reference":
                 print(f"    reference of frame {t['frame']}: {t['seconds']:.1f} s", flush=True)
-        for i, name in enumerate(cands):
+        for name in cands:
+            i = done.index(name)                       # the image's index in the run that rendered it
             for f in range(a.frames):
-                secs = statistics.median(t["seconds"] for t in times if t["name"] == name and t["frame"] == f)
+                mine = [t for t in times if t["name"] == name and t["frame"] == f]
+                secs = statistics.median(t["seconds"] for t in mine)
+                cpu = statistics.median(t.get("cpu_seconds", float("nan")) for t in mine)
                 img = np.asarray(Image.open(out / f"{f:03d}_{i:02d}.png"))
                 ref = np.asarray(Image.open(refs / f"{f:03d}.png"))
                 p_, s_ = psnr(img, ref), ssim(img, ref)
                 rows[name]["seconds"].append(secs)
+                rows[name]["cpu"].append(cpu)
                 rows[name]["psnr"].append(p_)
                 rows[name]["ssim"].append(s_)
-                per_scene.setdefault(scene, []).append((secs, p_))
-                rows[name].setdefault("by_scene", {}).setdefault(scene, []).append((secs, p_, s_))
+                per_scene.setdefault(scene, []).append((cpu if cpu == cpu else secs, p_))
+                rows[name].setdefault("by_scene", {}).setdefault(scene, []).append((secs, p_, s_, cpu))
     table = []
     for r in rows.values():
         table.append({"name": r["name"], "settings": r["settings"], "seconds": statistics.mean(r["seconds"]),
+                      "cpu_seconds": statistics.mean(r["cpu"]),
                       "psnr_mean": statistics.mean(r["psnr"]), "psnr_min": min(r["psnr"]),
                       "ssim_mean": statistics.mean(r["ssim"]), "ssim_min": min(r["ssim"]),
                       "by_scene": {s: {"seconds": statistics.mean(v[0] for v in vals),
                                        "psnr": statistics.mean(v[1] for v in vals),
-                                       "ssim": statistics.mean(v[2] for v in vals)}
+                                       "ssim": statistics.mean(v[2] for v in vals),
+                                       "cpu": statistics.mean(v[3] for v in vals)}
                                    for s, vals in r["by_scene"].items()}})
+    use_cpu = all(r["cpu_seconds"] == r["cpu_seconds"] for r in table)     # no NaN: CPU seconds known
+    for r in table:
+        r["t"] = r["cpu_seconds"] if use_cpu else r["seconds"]
     pareto(table)
-    table.sort(key=lambda r: r["seconds"])
+    table.sort(key=lambda r: r["t"])
     total = time.perf_counter() - t0
     title = (f"{', '.join(a.scenes)} at {W}x{H}, {a.frames} frame(s) each, {a.device.upper()}; "
              f"reference {a.ref_samples} spp; {total / 60:.1f} min")
     print(f"\nquality per second: {title}")
-    print("  time = mean render-stage seconds per frame over the scene-frames; PSNR/SSIM: mean (worst)")
-    print(f"  {'setting':36} {'s/frame':>8} {'PSNR dB':>14} {'SSIM':>14}  " + "  ".join(f"{s:>13}" for s in a.scenes))
+    print("  s/frame, CPU s = mean render-stage wall / CPU (user+system, all threads) seconds per frame over the "
+          "scene-frames; PSNR/SSIM: mean (worst)")
+    print(f"  {'setting':36} {'s/frame':>8} {'CPU s':>6} {'PSNR dB':>14} {'SSIM':>14}  "
+          + "  ".join(f"{s:>13}" for s in a.scenes))
     for r in table:
         mark = "*" if r["pareto"] else " "
-        print(f"{mark} {r['name']:36} {r['seconds']:8.2f} {r['psnr_mean']:6.2f} ({r['psnr_min']:5.2f}) "
+        print(f"{mark} {r['name']:36} {r['seconds']:8.2f} {r['cpu_seconds']:6.2f} "
+              f"{r['psnr_mean']:6.2f} ({r['psnr_min']:5.2f}) "
               f"{r['ssim_mean']:6.4f} ({r['ssim_min']:.4f})  "
               + "  ".join(f"{r['by_scene'][s]['seconds']:5.2f}s {r['by_scene'][s]['psnr']:5.1f}dB" for s in a.scenes))
-    print("  * = on the Pareto front (time vs mean PSNR)")
+    print(f"  * = on the Pareto front ({'CPU' if use_cpu else 'wall'} time vs mean PSNR)")
     (a.out / "quality.json").write_text(json.dumps({"title": title, "rows": table}, indent=2))
-    plot(table, per_scene, a.out / "quality_vs_time.png", title)
+    plot(table, per_scene, a.out / "quality_vs_time.png", title, "CPU time" if use_cpu else "wall time")
     print(f"wrote {a.out / 'quality.json'} and {a.out / 'quality_vs_time.png'}")
     return 0
 
