@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Quality per second: frame time against image quality (PSNR, SSIM vs a 1024-sample reference).
 
-    python scripts/bench_quality.py --out /tmp/bq                 # ~10 min on 2 cores
+    python scripts/bench_quality.py --out /tmp/bq                 # 160x120; estimated 5 min on 2 idle cores
+    python scripts/bench_quality.py --out /tmp/bq --resolution 320 240   # about 4x that
     python scripts/bench_quality.py --out /tmp/bq --device gpu    # the same on a CUDA/OptiX machine
 
 Three representative scenes, each rendered through synthblend's own scene builder (engine/scene.py),
@@ -238,7 +239,7 @@ def _finished_run(out: Path, job: dict) -> list | None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--resolution", type=int, nargs=2, default=[320, 240])
+    ap.add_argument("--resolution", type=int, nargs=2, default=[160, 120])
     ap.add_argument("--frames", type=int, default=1, help="frames per scene (frame indices 0..N-1)")
     ap.add_argument("--scenes", nargs="+", default=["demo", "textured", "hdri"])
     ap.add_argument("--ref-samples", type=int, default=1024)
