@@ -48,7 +48,7 @@ ASSETS = ROOT / "scene_assets"
 # "max_bounces", which sets the bounce limits as synthblend's presets do) on top of BASE.
 BASE = {"samples": 64, "adaptive_threshold": 0.01, "use_denoising": True, "denoising_prefilter": "ACCURATE",
         "denoising_quality": "HIGH", "use_light_tree": True, "use_guiding": False, "max_bounces": 12,
-        "sampling_pattern": "AUTOMATIC", "threads": 0, "tile_size": 2048}
+        "sampling_pattern": "TABULATED_SOBOL", "threads": 0, "tile_size": 2048}   # 5.0's factory value, as rendered
 CANDIDATES: dict[str, dict] = {
     "old standard (64 spp, dn)": {},
     "old draft (16 spp, a0.05, 4 b)": {"samples": 16, "adaptive_threshold": 0.05, "max_bounces": 4},
