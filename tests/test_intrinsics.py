@@ -377,3 +377,11 @@ def test_rendered_K_matches_a_ray_cast(tmp_path, W, H, fx, fy, cx, cy):
         both = (inst == ref_inst) & (ref_depth > 0)
         rel = np.abs(depth[both] - ref_depth[both]) / ref_depth[both]
         assert np.median(rel) < 2e-5 and np.percentile(rel, 99) < 2e-4, rel
+
+
+def test_outputs_of_the_wrong_type_are_one_line_not_a_crash_of_the_stereo_check(tmp_path):
+    """Found by tests/test_fuzz.py: the stereo check read render.outputs before knowing it is a list."""
+    cfg = write_config(tmp_path / "c.yaml", {"frames": 2, "render": {"outputs": 1.0}})
+    r = run_cli("check", cfg)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "render.outputs" in r.stderr and "Traceback" not in r.stderr

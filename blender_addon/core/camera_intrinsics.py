@@ -157,6 +157,8 @@ def check(v, data: dict, parsed: dict) -> None:
 
 def _check_stereo(v, data: dict, cam: dict) -> None:
     outputs = (data.get("render") or {}).get("outputs") or []
+    if not isinstance(outputs, list):       # the schema walk has reported it already
+        outputs = []
     stereo = cam.get("stereo")
     if stereo is None:
         if "disparity" in outputs:
