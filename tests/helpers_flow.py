@@ -98,11 +98,9 @@ def link(frames: list) -> None:
         f.next = frames[k + 1] if k + 1 < len(frames) else None
 
 
-def expected_flow(fd, pts, other):
-    """Independent flow of every hit pixel of ``fd`` (hit world points ``pts``) to ``other``:
-    (Nx2 flow, Nx1 depth in the other camera, pixel indices). cv2.projectPoints projects."""
-    import cv2
-
+def moved_hits(fd, pts, other):
+    """(indices of the hit pixels of ``fd``, their world hit points ``pts`` moved by each object's
+    ``obj2world_other @ inverse(obj2world_fd)``, Nx3)."""
     inst = np.asarray(fd.instance).ravel()
     pix = np.flatnonzero(inst > 0)
     P = pts.reshape(-1, 3)[pix]
@@ -113,6 +111,15 @@ def expected_flow(fd, pts, other):
         m = inst[pix] == iid
         M = pose_o[int(iid)] @ np.linalg.inv(pose_t[int(iid)])
         moved[m] = P[m] @ M[:3, :3].T + M[:3, 3]
+    return pix, moved
+
+
+def expected_flow(fd, pts, other):
+    """Independent flow of every hit pixel of ``fd`` (hit world points ``pts``) to ``other``:
+    (Nx2 flow, Nx1 depth in the other camera, pixel indices). cv2.projectPoints projects."""
+    import cv2
+
+    pix, moved = moved_hits(fd, pts, other)
     w2c = np.linalg.inv(other.spec.camera.cam2world)
     rvec, _ = cv2.Rodrigues(w2c[:3, :3])
     uv, _ = cv2.projectPoints(moved, rvec, w2c[:3, 3], np.asarray(other.spec.camera.K, float), None)

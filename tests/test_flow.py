@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import trimesh
+from flow_checks import depth_test
 from helpers_flow import camera, expected_flow, frame_data, ground, link, look_at, moving_scene, scaled
 
 from synthblend.core.flow import DEPTH_TOL_M, DEPTH_TOL_REL, flow_backward, flow_forward
@@ -85,27 +86,6 @@ def _true_visibility(other, moved):
     return nearest >= dist * (1 - 1e-5) - 1e-6
 
 
-def _depth_test(other, uv_o, z_o, own):
-    """The documented depth test (core/flow.py's docstring), written out again here pixel by pixel."""
-    D, ids = other.depth.astype(float), other.instance.astype(int)
-    H, W = D.shape
-    out = np.zeros(len(z_o), bool)
-    for n, ((u, v), z, iid) in enumerate(zip(uv_o, z_o, own, strict=True)):
-        if not (-0.5 <= u < W - 0.5 and -0.5 <= v < H - 0.5):
-            continue
-        qu, qv = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
-        if D[qv, qu] <= 0 or ids[qv, qu] != iid:
-            continue
-        slopes = []
-        for nbrs in (((qu - 1, qv), (qu + 1, qv)), ((qu, qv - 1), (qu, qv + 1))):
-            steps = [abs(D[b, a] - D[qv, qu]) for a, b in nbrs
-                     if 0 <= a < W and 0 <= b < H and ids[b, a] == iid and D[b, a] > 0]
-            slopes.append(min(steps) if steps else 0.0)
-        tol = DEPTH_TOL_M + DEPTH_TOL_REL * z + abs(u - qu) * slopes[0] + abs(v - qv) * slopes[1]
-        out[n] = abs(z - D[qv, qu]) <= tol
-    return out
-
-
 def test_valid_mask_agrees_with_true_visibility_and_the_depth_test():
     frames, pts, _ = moving_scene(3, W=96, H=72)
     n_occluded = 0
@@ -122,7 +102,9 @@ def test_valid_mask_agrees_with_true_visibility_and_the_depth_test():
             truth = _true_visibility(other, moved) & inside
             n_occluded += int((inside & ~truth).sum())
             assert np.mean(valid == truth) > 0.99, np.mean(valid == truth)
-            assert np.mean(valid == _depth_test(other, uv_o, z_o, f.instance.ravel()[pix])) > 0.999
+            documented = depth_test(other.depth, other.instance, uv_o, z_o, f.instance.ravel()[pix],
+                                    DEPTH_TOL_M, DEPTH_TOL_REL)
+            assert np.mean(valid == documented) > 0.999
             assert not (valid & ~inside).any()
     assert n_occluded > 20          # the scene does occlude: the test can fail
 

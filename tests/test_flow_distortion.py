@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import trimesh
-from helpers_flow import box_mm, camera, ground, link, look_at, obj, rot, scaled
+from helpers_flow import box_mm, camera, ground, link, look_at, moved_hits, obj, rot, scaled
 
 from synthblend.core.flow import flow_backward, flow_forward
 from synthblend.core.object_coords import object_coords_map
@@ -106,16 +106,7 @@ def test_flow_through_a_distorted_camera_matches_opencv(lens):
         for fl, other in ((flow_forward(f), f.next), (flow_backward(f), f.prev)):
             if other is None:
                 continue
-            inst = f.instance.ravel()
-            pix = np.flatnonzero(inst > 0)
-            P = pts[k].reshape(-1, 3)[pix]
-            pose_t = {o.instance_id: o.obj2world for o in f.spec.objects}
-            pose_o = {o.instance_id: o.obj2world for o in other.spec.objects}
-            moved = np.zeros_like(P)
-            for iid in np.unique(inst[pix]):
-                m = inst[pix] == iid
-                M = pose_o[int(iid)] @ np.linalg.inv(pose_t[int(iid)])
-                moved[m] = P[m] @ M[:3, :3].T + M[:3, 3]
+            pix, moved = moved_hits(f, pts[k], other)
             w2c = np.linalg.inv(other.spec.camera.cam2world)
             Pc = moved @ w2c[:3, :3].T + w2c[:3, 3]
             W = f.spec.camera.resolution[0]
