@@ -33,7 +33,7 @@ import numpy as np
 from .massprops import principal_frame
 from .rest import RestMonitor
 from .shapes import ShapeModel, body_frame, create_shape
-from .world import SimParams, Static, add_floor, add_static, client, matrix_of, quat_xyzw
+from .world import SimParams, Static, add_dynamic, add_floor, add_static, client, matrix_of, quat_xyzw
 
 FLOOR = "ground"
 MOVING = 0.05          # m/s: a body faster than this is falling (a drop is placed clear of it)
@@ -140,14 +140,7 @@ class _Sim:
         corners = _corners(body.model, raw2body)
         p = self._drop_pose(body, corners, Rb, p)
         shape = create_shape(pb, cid, body.model, raw2body, self.folder)
-        bid = pb.createMultiBody(body.mass, shape, basePosition=p.tolist(), baseOrientation=quat_xyzw(Rb),
-                                 physicsClientId=cid)
-        density = body.mass / (body.model.volume * body.scale ** 3)
-        pb.changeDynamics(bid, -1, localInertiaDiagonal=(density * body.scale ** 5 * moments).tolist(),
-                          lateralFriction=body.friction, restitution=body.restitution,
-                          rollingFriction=body.rolling_friction, spinningFriction=body.rolling_friction,
-                          collisionMargin=self.p.margin,
-                          activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=cid)
+        bid = add_dynamic(pb, cid, body, shape, p.tolist(), Rb, moments, self.p.margin)
         lv = _Live(body, bid, raw2body, corners)
         self.live[body.key] = lv
         self.names[bid] = body.key

@@ -22,7 +22,7 @@ import numpy as np
 
 from .massprops import principal_frame
 from .shapes import ShapeModel, body_frame, create_shape
-from .world import SimParams, Static, add_floor, add_static, client, matrix_of, quat_xyzw
+from .world import SimParams, Static, add_dynamic, add_floor, add_static, client, matrix_of
 
 
 @dataclass
@@ -65,14 +65,7 @@ def _create(pb, cid, folder, b: MovingBody, margin: float):
     Rb = T[:3, :3] @ np.linalg.inv(raw2body[:3, :3])
     p = T[:3, 3] - Rb @ raw2body[:3, 3]
     shape = create_shape(pb, cid, b.model, raw2body, folder)
-    bid = pb.createMultiBody(b.mass, shape, basePosition=p.tolist(), baseOrientation=quat_xyzw(Rb),
-                             physicsClientId=cid)
-    density = b.mass / (b.model.volume * b.scale ** 3)
-    pb.changeDynamics(bid, -1, localInertiaDiagonal=(density * b.scale ** 5 * moments).tolist(),
-                      lateralFriction=b.friction, restitution=b.restitution,
-                      rollingFriction=b.rolling_friction, spinningFriction=b.rolling_friction,
-                      collisionMargin=margin, linearDamping=0.0, angularDamping=0.0,
-                      activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=cid)
+    bid = add_dynamic(pb, cid, b, shape, p.tolist(), Rb, moments, margin, linearDamping=0.0, angularDamping=0.0)
     pb.resetBaseVelocity(bid, [float(x) for x in b.linear], [float(x) for x in b.angular], physicsClientId=cid)
     return bid, raw2body
 

@@ -135,3 +135,19 @@ def add_static(pb, cid: int, s: Static, params: SimParams, friction: float = 0.5
     bid = pb.createMultiBody(0, shape, basePosition=pos, baseOrientation=orn, physicsClientId=cid)
     pb.changeDynamics(bid, -1, lateralFriction=friction, collisionMargin=params.margin, physicsClientId=cid)
     return bid
+
+
+def add_dynamic(pb, cid: int, body, shape: int, position, R, moments, margin: float, **dynamics) -> int:
+    """One dynamic body: collision ``shape`` at ``position`` (m, its centre of mass) and rotation ``R``
+    (its principal axes), ``body``'s mass (kg) and contact values, the inertia of its uniform density
+    about those axes (``moments`` of the unit-scale solid times density and scale^5), sleeping off;
+    ``dynamics``: further ``changeDynamics`` values (e.g. damping). Returns its Bullet id."""
+    bid = pb.createMultiBody(body.mass, shape, basePosition=list(position), baseOrientation=quat_xyzw(R),
+                             physicsClientId=cid)
+    density = body.mass / (body.model.volume * body.scale ** 3)
+    pb.changeDynamics(bid, -1, localInertiaDiagonal=(density * body.scale ** 5 * moments).tolist(),
+                      lateralFriction=body.friction, restitution=body.restitution,
+                      rollingFriction=body.rolling_friction, spinningFriction=body.rolling_friction,
+                      collisionMargin=margin, activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING,
+                      physicsClientId=cid, **dynamics)
+    return bid
