@@ -45,7 +45,11 @@ TRIANGLE_PLY = (b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\npro
 MESHES = {"good.ply": TRIANGLE_PLY, "empty.ply": b"", "corrupt.ply": b"\x00\x01garbage" * 20,
           "../outside/good.ply": TRIANGLE_PLY, "missing.ply": None, "sub": "dir"}
 
+# Derandomized (the same 150 examples every run) unless SYNTHBLEND_FUZZ_EXAMPLES is set: CI stays
+# reproducible, and a longer random hunt is `SYNTHBLEND_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py`
+# (each bug it finds gets a regression test of its own).
 FUZZ = settings(max_examples=int(os.environ.get("SYNTHBLEND_FUZZ_EXAMPLES", "150")), deadline=None,
+                derandomize="SYNTHBLEND_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -264,3 +264,13 @@ def test_supports_count_against_the_instance_limit():
     _config(BIN, objects=full)                                   # 32766 cubes + 1 support fit
     with pytest.raises(ConfigErrors, match="plus 2 supports; at most 32767"):
         _config(BIN, TABLE, objects=full)
+
+
+@pytest.mark.parametrize("into", [[], {"bin": 1}, 3])
+def test_physics_into_of_the_wrong_type_is_one_line_not_a_crash(tmp_path, into):
+    """Found by tests/test_fuzz.py: the drop-into check looked ``into`` up in a dict before knowing
+    it is a string (TypeError: unhashable type: 'list')."""
+    cfg = write_config(tmp_path / "c.yaml", {"frames": 2, "scene": {"objects": [], "physics": {"into": into}}})
+    r = run_cli("check", cfg)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "scene.physics.into" in r.stderr and "Traceback" not in r.stderr

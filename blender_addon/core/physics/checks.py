@@ -15,9 +15,9 @@ def _has(module: str) -> bool:
 
 def check_physics(v, data: dict) -> None:
     scene = data.get("scene") or {}
-    phys = scene.get("physics") or {}
+    phys = scene.get("physics") if isinstance(scene.get("physics"), dict) else {}
     into = phys.get("into")
-    if into is not None:
+    if isinstance(into, str):            # another type is reported by the schema walk
         from ..supports import support_kind, support_name
 
         sups = [s for s in (scene.get("supports") or []) if isinstance(s, dict)]
