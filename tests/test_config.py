@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from conftest import run_cli, write_config
 from synthblend.core.config import load_config, validate
 from synthblend.core.errors import ConfigError, ConfigErrors
 
@@ -118,3 +119,14 @@ def test_override_and_identity(tmp_path):
 def test_safe_yaml_only(tmp_path):
     e = _err(tmp_path, "seed: !!python/object/apply:os.system ['echo hacked']\n")
     assert "YAML" in e.what
+
+
+@pytest.mark.parametrize("camera", [{"distortion": {"model": {}, "k1": 0.1}},
+                                    {"distortion": {"model": ["opencv"]}}])
+def test_cross_key_checks_skip_values_the_schema_reported(tmp_path, camera):
+    """Found by tests/test_fuzz.py: the distortion check looked a dict model up in MODELS (TypeError).
+    Every cross-key check now runs guarded (core/config_checks.py): one line per problem, no traceback."""
+    cfg = write_config(tmp_path / "c.yaml", {"frames": 1, "camera": camera})
+    r = run_cli("check", cfg)
+    assert r.returncode == 2, r.stderr
+    assert "camera.distortion.model" in r.stderr and "Traceback" not in r.stderr and "unexpected" not in r.stderr

@@ -27,7 +27,29 @@ OBJECT_SOURCES = ("mesh", "primitive", "bop_models", "urdf")
 
 
 def check_semantics(v, data: dict, parsed: dict) -> None:
-    """Cross-key checks the schema cannot express."""
+    """Cross-key checks the schema cannot express. Each runs guarded: a check that trips over a value
+    of the wrong type (which the schema walk has reported already) is skipped, not a traceback; on a
+    config with no error so far the same exception is a real bug and is raised."""
+    counted = {"instances": 0}      # the objects' largest instance counts, for the limit below
+    checks = (lambda: counted.update(instances=_check_objects(v, data, parsed)),
+              lambda: check_supports(v, data, parsed, _check_file),
+              lambda: check_physics(v, data),
+              lambda: check_camera(v, data, parsed),
+              lambda: check_motion(v, data, parsed),
+              lambda: _check_combinations(v, data, counted["instances"]),
+              lambda: check_distortion(v, data, parsed),
+              lambda: check_sensor(v, data, parsed),
+              lambda: check_randomization(v, data, parsed))
+    for check in checks:
+        try:
+            check()
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+            if not v.errors:   # valid so far: a real bug. Otherwise malformed values, reported already
+                raise
+
+
+def _check_objects(v, data: dict, parsed: dict) -> int:
+    """Every scene.objects entry and scene.blend; returns the sum of the entries' largest counts."""
     objs = (data.get("scene") or {}).get("objects") or []
     n_instances = 0
     for i, (o, p) in enumerate(zip(objs, (parsed.get("scene") or {}).get("objects") or [], strict=True)):
@@ -35,10 +57,11 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
             continue
         n_instances += _check_object(v, ["scene", "objects", i], o, p, (data.get("scene") or {}).get("placement"))
     _check_file(v, ["scene", "blend"], (parsed.get("scene") or {}).get("blend"))
-    check_supports(v, data, parsed, _check_file)
-    check_physics(v, data)
-    check_camera(v, data, parsed)
-    check_motion(v, data, parsed)
+    return n_instances
+
+
+def _check_combinations(v, data: dict, n_instances: int) -> None:
+    """Keys that exclude each other, the instance limit, the ground's colour, the clip range."""
     if (data.get("scene") or {}).get("views") is not None and data.get("sequence") is not None:
         v.err(["scene", "views"], "give scene.views or sequence, not both (a sequence's frames are its views)")
     if (data.get("camera") or {}).get("stereo") is not None and (
@@ -58,13 +81,6 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     if isinstance(cam.get("clip_start"), float) and isinstance(cam.get("clip_end"), float):
         if cam["clip_start"] >= cam["clip_end"]:
             v.err(["camera", "clip_end"], "must be greater than clip_start")
-    check_distortion(v, data, parsed)
-    check_sensor(v, data, parsed)
-    try:
-        check_randomization(v, data, parsed)
-    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
-        if not v.errors:   # valid so far: a real bug. Otherwise malformed values, reported already
-            raise
 
 
 def _check_file(v, parts: list, path) -> None:
