@@ -6,17 +6,18 @@ conversion) against the pinhole camera, at the same image size.
     python scripts/bench_distortion.py --json            # one JSON object
     python scripts/bench_distortion.py --resolution 640 480 --frames 8 --repeat 5
 
-One scene (five primitives on a ground plane, random camera and poses per frame) in three lenses:
-``opencv`` (k1 drawn per frame in [-0.3, -0.2], k2, p1, p2, k3) against ``pinhole`` (the same K, no
+One scene (five primitives on a ground plane, random camera and poses per frame) in four lenses:
+``opencv`` (k1 drawn per frame in [-0.3, -0.2], k2, p1, p2, k3) and ``opencv_fixed`` (the same model
+with k1 = -0.28: one calibration, the same coefficients every frame) against ``pinhole`` (the same K, no
 ``camera.distortion``), and ``fisheye`` (OpenCV fisheye, k1..k4, a 12 mm lens: fx = W / 3, past 90
 degrees in the corners) against ``pinhole_wide`` (the same K, no distortion), and
 two modes: ``gt_only`` (depth, instance, semantic: the 1-sample ground-truth path) and ``draft``
 (``render.quality: draft`` with rgb). Each run is one process rendering ``--frames`` frames through
 :class:`synthblend.engine.worker.FrameRenderer` and timing every frame (its per-stage seconds); the
 first frame (scene build, BVH, the OSL camera's compile and JIT) is reported apart. Runs are
-interleaved (pinhole, opencv, fisheye, pinhole, ...) ``--repeat`` times; figures are medians over all
-frames after the first of every run, and ratios are lens / pinhole of those medians. On a shared
-machine the absolute times are noisy: read the ratios.
+interleaved (pinhole, opencv, opencv_fixed, pinhole_wide, fisheye, pinhole, ...) ``--repeat``
+times; figures are medians over all frames after the first of every run, and ratios are lens /
+pinhole of those medians. On a shared machine the absolute times are noisy: read the ratios.
 """
 from __future__ import annotations
 
@@ -53,11 +54,13 @@ LENSES = {
     "pinhole": None,
     "opencv": {"model": "opencv", "k1": {"uniform": [-0.3, -0.2]}, "k2": 0.08, "p1": 0.001,
                "p2": -0.001, "k3": -0.01},
+    "opencv_fixed": {"model": "opencv", "k1": -0.28, "k2": 0.08, "p1": 0.001, "p2": -0.001, "k3": -0.01},
     "pinhole_wide": None,
     "fisheye": {"model": "fisheye", "k1": -0.02, "k2": 0.003, "k3": -0.0005, "k4": 0.0001},
 }
 #: what each lens is compared with: the pinhole of the same K
-BASE = {"pinhole": "pinhole", "opencv": "pinhole", "pinhole_wide": "pinhole_wide", "fisheye": "pinhole_wide"}
+BASE = {"pinhole": "pinhole", "opencv": "pinhole", "opencv_fixed": "pinhole", "pinhole_wide": "pinhole_wide",
+        "fisheye": "pinhole_wide"}
 WIDE_LENS_MM = 12.0          # fisheye and its pinhole: 12 mm on the 36 mm sensor (fx = W / 3)
 
 

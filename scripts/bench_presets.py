@@ -3,6 +3,10 @@
 
     python scripts/bench_presets.py --out /tmp/bp --old-rev 55940fb             # standard, demo, 4 frames
 
+``--old-python`` / ``--new-python`` pick each side's interpreter (so its bpy: e.g. a bpy 4.2 venv's
+python), ``--old-set`` / ``--set`` add render keys to one side (``--old-rev HEAD --old-set samples=64``:
+the old 64-sample standard preset on this code).
+
 ``--old-rev`` is a git revision of this repository (e.g. the commit before the presets changed): its
 ``blender_addon/`` is exported (``git archive``) to ``--out/old_pkg/`` and imported as ``synthblend`` by
 the old runs; the new runs import this checkout. Both render the demo scene (scene_assets/demo.yaml
@@ -65,10 +69,11 @@ WRAP = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); 
         "print(json.dumps([r.returncode, w, u.ru_utime + u.ru_stime, r.stderr[-2000:]]))")
 
 
-def render(pythonpath: str, cfg: Path, out: Path) -> tuple[float, float]:
-    """(wall s, CPU s of the process tree) of one ``synthblend render`` with ``pythonpath``'s synthblend."""
+def render(pythonpath: str, cfg: Path, out: Path, python: str = sys.executable) -> tuple[float, float]:
+    """(wall s, CPU s of the process tree) of one ``synthblend render`` by the interpreter ``python``
+    (its bpy) with ``pythonpath``'s synthblend."""
     env = dict(os.environ, PYTHONPATH=pythonpath)
-    p = subprocess.run([sys.executable, "-c", WRAP, sys.executable, "-m", "synthblend", "render", str(cfg),
+    p = subprocess.run([sys.executable, "-c", WRAP, python, "-m", "synthblend", "render", str(cfg),
                         "--out", str(out), "--quiet", "--overwrite"], env=env, capture_output=True, text=True)
     rc, wall, cpu, err = json.loads(p.stdout.strip().splitlines()[-1])
     if rc != 0:
@@ -90,6 +95,13 @@ def main(argv=None) -> int:
     ap.add_argument("--resolution", type=int, nargs=2, default=[320, 240])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ref-samples", type=int, default=1024)
+    ap.add_argument("--old-python", default=sys.executable,
+                    help="interpreter (and so bpy) of the old runs, e.g. a bpy 4.2 venv's python")
+    ap.add_argument("--new-python", default=sys.executable, help="interpreter of the new runs")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=YAML",
+                    help="render keys for the new runs only, e.g. samples=48 denoise_prefilter=none")
+    ap.add_argument("--old-set", nargs="*", default=[], metavar="KEY=YAML",
+                    help="render keys for the old runs only, e.g. samples=64 (an old preset on this code)")
     a = ap.parse_args(argv)
     from synthblend.dataset.reader import open_dataset
 
@@ -98,41 +110,56 @@ def main(argv=None) -> int:
     new_path = str(Path(__import__("synthblend").__file__).parent.parent)   # unresolved: holds synthblend
     W, H = a.resolution
     # configs live next to demo.yaml (its mesh paths are relative to it); removed at the end
-    cfg = write_config(ASSETS / f".bench_presets_{a.quality}.yaml", a.quality, a.frames, a.resolution)
+    new_keys, old_keys = ({k: yaml.safe_load(v) for k, v in (x.split("=", 1) for x in keys)}
+                          for keys in (a.set, a.old_set))
+    cfgs = {"old": write_config(ASSETS / f".bench_presets_{a.quality}.yaml", a.quality, a.frames, a.resolution,
+                                old_keys),
+            "new": write_config(ASSETS / f".bench_presets_{a.quality}_new.yaml", a.quality, a.frames,
+                                a.resolution, new_keys)}
     ref_cfg = write_config(ASSETS / ".bench_presets_ref.yaml", a.quality, a.frames, a.resolution,
                            {"samples": a.ref_samples, "adaptive_threshold": 0.0, "denoise": False})
+    pythons = {"old": a.old_python, "new": a.new_python}
+    paths = {"old": old_path, "new": new_path}
     walls: dict = {"old": [], "new": []}
     cpus: dict = {"old": [], "new": []}
+    # each side's frames are compared with a reference rendered by its own Blender (two Cycles
+    # versions converge to slightly different images); one reference when both use one interpreter
+    ref_dirs = {}
     try:
-        ref_dir = a.out / f"ref_{W}x{H}_{a.ref_samples}_{a.frames}"
-        if a.ref_samples and not (ref_dir / "meta").is_dir():
-            print(f"reference: {a.ref_samples} samples ...", flush=True)
-            render(new_path, ref_cfg, ref_dir)
+        for name in ("old", "new"):
+            tag = "" if a.old_python == a.new_python else f"_{name}"
+            ref_dirs[name] = a.out / f"ref_{W}x{H}_{a.ref_samples}_{a.frames}{tag}"
+            if a.ref_samples and not (ref_dirs[name] / "meta").is_dir():
+                print(f"reference ({name}): {a.ref_samples} samples ...", flush=True)
+                render(new_path, ref_cfg, ref_dirs[name], pythons[name])
         for k in range(a.repeat):
-            for name, path in (("old", old_path), ("new", new_path)):
-                w, c = render(path, cfg, a.out / name)
+            for name in ("old", "new"):
+                w, c = render(paths[name], cfgs[name], a.out / name, pythons[name])
                 walls[name].append(w)
                 cpus[name].append(c)
                 print(f"  run {k} {name}: {w:.2f} s, CPU {c:.1f} s", flush=True)
     finally:
-        cfg.unlink(missing_ok=True)
-        ref_cfg.unlink(missing_ok=True)
-    res: dict = {"quality": a.quality, "frames": a.frames, "resolution": [W, H], "walls": walls, "cpu": cpus}
+        for c in (*cfgs.values(), ref_cfg):
+            c.unlink(missing_ok=True)
+    res: dict = {"quality": a.quality, "frames": a.frames, "resolution": [W, H], "walls": walls, "cpu": cpus,
+                 "pythons": pythons, "new_keys": new_keys, "old_keys": old_keys}
     for name in ("old", "new"):
         v = subprocess.run([sys.executable, "-m", "synthblend", "verify", str(a.out / name)],
                            env=dict(os.environ, PYTHONPATH=new_path), capture_output=True, text=True)
         res[f"{name}_verify_rc"] = v.returncode
         res[f"{name}_resolved"] = {k: json.loads((a.out / name / "dataset.json").read_text())["config"]["render"].get(k)
-                                   for k in ("samples", "adaptive_threshold", "denoise", "max_bounces")}
+                                   for k in ("samples", "adaptive_threshold", "denoise", "denoise_prefilter",
+                                             "max_bounces")}
     old, new = open_dataset(a.out / "old"), open_dataset(a.out / "new")
-    ref = open_dataset(ref_dir) if a.ref_samples else [None] * len(old)
+    none = [None] * len(old)
+    ref_o, ref_n = (open_dataset(ref_dirs[k]) if a.ref_samples else none for k in ("old", "new"))
     same_gt, ps = True, {"old": [], "new": []}
-    for fo, fn, fr in zip(old, new, ref, strict=True):
+    for fo, fn, ro, rn in zip(old, new, ref_o, ref_n, strict=True):
         same_gt &= bool(np.array_equal(fo.instance, fn.instance) and np.array_equal(fo.semantic, fn.semantic)
                         and np.array_equal(fo.depth, fn.depth))
-        if fr is not None:
-            ps["old"].append(psnr(fo.rgb, fr.rgb))
-            ps["new"].append(psnr(fn.rgb, fr.rgb))
+        if ro is not None:
+            ps["old"].append(psnr(fo.rgb, ro.rgb))
+            ps["new"].append(psnr(fn.rgb, rn.rgb))
     res["ground_truth_identical"] = same_gt
     res["psnr_db"] = {k: {"mean": statistics.mean(v), "min": min(v)} for k, v in ps.items() if v}
     mo, mn = statistics.median(walls["old"]), statistics.median(walls["new"])

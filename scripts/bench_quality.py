@@ -126,7 +126,8 @@ def driver(job_path: str) -> None:
 
     from synthblend.core.config import config_from_dict
     from synthblend.core.sampling import sample
-    from synthblend.engine.render import scratch_dir
+    from synthblend.engine.color_management import ViewTransform
+    from synthblend.engine.render import develop, scratch_dir
     from synthblend.engine.scene import SceneBuilder
 
     job = json.loads(Path(job_path).read_text())
@@ -137,16 +138,26 @@ def driver(job_path: str) -> None:
     out = Path(job["out"])
     results = []
     specs = {f: b.add_blend_objects(sample(cfg, cfg.seed, f)) for f in job["frames"]}
+    view = ViewTransform("standard", "render.view_transform")
+    # The reference is developed as `synthblend render` develops it (auto exposure by default); every
+    # candidate of a frame is then developed at the reference's EV, so PSNR measures noise, not a
+    # metering difference. The EVs are cached beside the reference images.
+    evs_path = Path(job["refs"]) / "ev.json"
+    evs = json.loads(evs_path.read_text()) if evs_path.exists() else {}
     for frame, spec in specs.items():
         ref = Path(job["refs"]) / f"{frame:03d}.png"
-        if not ref.exists():
+        if not ref.exists() or str(frame) not in evs:
             b.apply(spec)
             _apply(b.scene, REFERENCE, 0)
             t = time.perf_counter()
-            rgb = b.render(spec, scratch, want_rgb=True).rgb
+            passes = develop(b.render(spec, scratch, want_rgb=True), spec, view)
             ref.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rgb).save(ref)
+            Image.fromarray(passes.rgb).save(ref)
+            evs[str(frame)] = passes.exposure["ev"]
+            evs_path.write_text(json.dumps(evs))
             results.append({"frame": frame, "name": "reference", "seconds": time.perf_counter() - t})
+    for frame, spec in specs.items():
+        spec.features["exposure"] = {"mode": "fixed", "ev": float(evs[str(frame)])}
     # Candidate after candidate; each timed render follows the apply of another frame, as in a dataset
     # run (per-frame scene sync included). One untimed frame first: a setting that rebuilds the render
     # session (threads, tiles, device) pays that once per run, not per frame.
@@ -158,8 +169,9 @@ def driver(job_path: str) -> None:
             for frame in (warm, *job["frames"]):
                 b.apply(specs[frame])
                 t, c = time.perf_counter(), _cpu()
-                rgb = b.render(specs[frame], scratch, want_rgb=True).rgb
+                passes = b.render(specs[frame], scratch, want_rgb=True)
                 dt, dc = time.perf_counter() - t, _cpu() - c
+                rgb = develop(passes, specs[frame], view).rgb if frame != warm else None
                 if frame == warm:
                     continue
                 if k == 0:

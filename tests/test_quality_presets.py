@@ -73,3 +73,26 @@ def test_no_preset_changes_the_ground_truth(tmp_path):
             assert np.array_equal(fq.semantic, fg.semantic), q
             assert np.array_equal(fq.depth, fg.depth), q
             assert fq.rgb.shape == (48, 64, 3) and fq.rgb.std() > 1.0      # a rendered image, not blank
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("prefilter", ["accurate", "fast", "none"])
+def test_denoise_prefilter_reaches_cycles_and_dataset_json(prefilter):
+    """``render.denoise_prefilter`` is resolved (presets: accurate) and set on Cycles' denoiser."""
+    from synthblend.engine.scene import SceneBuilder
+
+    assert config_from_dict(SCENE).data["render"]["denoise_prefilter"] == "accurate"
+    cfg = config_from_dict(dict(SCENE, render=dict(SCENE["render"], denoise_prefilter=prefilter)))
+    assert cfg.data["render"]["denoise_prefilter"] == prefilter
+    b = SceneBuilder(cfg, log=lambda *a: None)
+    b.build()
+    cyc = b.scene.cycles
+    assert cyc.use_denoising == b.denoise_available
+    if b.denoise_available:
+        assert cyc.denoising_prefilter == prefilter.upper()
+
+
+def test_an_unknown_denoise_prefilter_is_a_config_error(tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", dict(SCENE, render=dict(SCENE["render"], denoise_prefilter="max")))
+    r = run_cli("check", cfg)
+    assert r.returncode == 2 and "render.denoise_prefilter" in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -1,10 +1,10 @@
 """Render quality presets (``render.quality``): samples, adaptive sampling, denoiser, light paths.
 
 Each key a preset sets can be overridden in the config (``render.samples``, ``render.denoise``,
-``render.adaptive_threshold``, ``render.max_bounces``); the resolved values are what dataset.json
-records. Bounce limits below ``max_bounces`` follow Blender's proportions. When ``rgb`` is not among
-the outputs none of this matters: ground truth is rendered with 1 sample and no bounces (the
-ground-truth-only fast path, see :func:`gt_only_settings`).
+``render.adaptive_threshold``, ``render.denoise_prefilter``, ``render.max_bounces``); the resolved
+values are what dataset.json records. Bounce limits below ``max_bounces`` follow Blender's
+proportions. When ``rgb`` is not among the outputs none of this matters: ground truth is rendered
+with 1 sample and no bounces (the ground-truth-only fast path, see :func:`gt_only_settings`).
 
 The values come from the quality-per-second benchmark (``scripts/bench_quality.py``, docs/performance.md):
 with OpenImageDenoise on, halving the samples from 64 to 32 costs the standard preset about 1.7 dB of
@@ -14,12 +14,17 @@ threshold stops nothing early at these sample counts and is kept for scenes wher
 from __future__ import annotations
 
 PRESETS = {
-    "draft": {"samples": 16, "adaptive_threshold": 0.05, "denoise": True, "max_bounces": 4},
-    "standard": {"samples": 32, "adaptive_threshold": 0.01, "denoise": True, "max_bounces": 12},
-    "final": {"samples": 256, "adaptive_threshold": 0.005, "denoise": True, "max_bounces": 24},
+    "draft": {"samples": 16, "adaptive_threshold": 0.05, "denoise": True, "denoise_prefilter": "accurate",
+              "max_bounces": 4},
+    "standard": {"samples": 32, "adaptive_threshold": 0.01, "denoise": True, "denoise_prefilter": "accurate",
+                 "max_bounces": 12},
+    "final": {"samples": 256, "adaptive_threshold": 0.005, "denoise": True, "denoise_prefilter": "accurate",
+              "max_bounces": 24},
 }
 QUALITIES = tuple(PRESETS)
-OVERRIDABLE = ("samples", "adaptive_threshold", "denoise", "max_bounces")
+#: OpenImageDenoise's prefilter of its albedo and normal guide passes (Cycles' denoising_prefilter)
+DENOISE_PREFILTERS = ("accurate", "fast", "none")
+OVERRIDABLE = ("samples", "adaptive_threshold", "denoise", "denoise_prefilter", "max_bounces")
 
 
 def resolve(render: dict) -> dict:

@@ -16,7 +16,7 @@ from .motion_schema import SEQUENCE_STARTS, TRAJECTORY, VELOCITY
 from .outputs import DEFAULT as DEFAULT_OUTPUTS
 from .outputs import NAMES as OUTPUTS
 from .physics.shapes import COLLISIONS
-from .quality import QUALITIES
+from .quality import DENOISE_PREFILTERS, QUALITIES
 from .schema_camera import AUTO_EXPOSURE, DEPTH_NOISE, DISTORTION, RGB_NOISE
 from .schema_parsers import (
     PRIMITIVES,
@@ -256,11 +256,15 @@ SCHEMA = Section({
     "render": Section({
         "resolution": V("resolution", [640, 480], doc="[width, height] in pixels"),
         "quality": V("str", "standard", allowed=QUALITIES,
-                     doc="preset for samples, adaptive_threshold, denoise, max_bounces (core/quality.py)"),
+                     doc="preset for samples, adaptive_threshold, denoise, denoise_prefilter, max_bounces "
+                         "(core/quality.py)"),
         "samples": V("int", None, min=1, max=16_777_216, doc="Cycles samples for RGB (default: from quality)"),
         "denoise": V("bool", None,
                      doc="OpenImageDenoise on RGB (default: from quality; skipped where Blender lacks it)"),
         "adaptive_threshold": V("float", None, min=0, doc="Cycles adaptive sampling noise threshold; 0 = off"),
+        "denoise_prefilter": V("str", None, allowed=DENOISE_PREFILTERS,
+                               doc="accurate | fast | none: how OpenImageDenoise cleans its albedo and normal "
+                                   "guides (default: from quality; none skips it, docs/performance.md)"),
         "max_bounces": V("int", None, min=0, max=1024, doc="light path bounces (default: from quality)"),
         "device": V("str", "cpu", allowed=DEVICES, doc="cpu | gpu (CUDA/OptiX)"),
         "outputs": V("outputs", list(DEFAULT_OUTPUTS), doc="subset of " + ", ".join(OUTPUTS)),

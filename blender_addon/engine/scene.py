@@ -150,6 +150,8 @@ class SceneBuilder:
         cyc.caustics_reflective = cyc.caustics_refractive = q["max_bounces"] >= 12
         self.denoise_available = compat.has_denoiser()
         cyc.use_denoising = bool(q["denoise"]) and self.denoise_available
+        if cyc.use_denoising:
+            cyc.denoising_prefilter = str(q.get("denoise_prefilter") or "accurate").upper()
         vl = self.view_layer
         scene.render.use_single_layer = True
         vl.use_pass_z = True
