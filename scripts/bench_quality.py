@@ -171,9 +171,9 @@ def driver(job_path: str) -> None:
                 t, c = time.perf_counter(), _cpu()
                 passes = b.render(specs[frame], scratch, want_rgb=True)
                 dt, dc = time.perf_counter() - t, _cpu() - c
-                rgb = develop(passes, specs[frame], view).rgb if frame != warm else None
                 if frame == warm:
                     continue
+                rgb = develop(passes, specs[frame], view).rgb
                 if k == 0:
                     Image.fromarray(rgb).save(out / f"{frame:03d}_{i:02d}.png")
                 results.append({"frame": frame, "name": name, "index": i, "seconds": dt, "cpu_seconds": dc})

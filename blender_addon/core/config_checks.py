@@ -30,22 +30,26 @@ def check_semantics(v, data: dict, parsed: dict) -> None:
     """Cross-key checks the schema cannot express. Each runs guarded: a check that trips over a value
     of the wrong type (which the schema walk has reported already) is skipped, not a traceback; on a
     config with no error so far the same exception is a real bug and is raised."""
-    counted = {"instances": 0}      # the objects' largest instance counts, for the limit below
-    checks = (lambda: counted.update(instances=_check_objects(v, data, parsed)),
-              lambda: check_supports(v, data, parsed, _check_file),
-              lambda: check_physics(v, data),
-              lambda: check_camera(v, data, parsed),
-              lambda: check_motion(v, data, parsed),
-              lambda: _check_combinations(v, data, counted["instances"]),
-              lambda: check_distortion(v, data, parsed),
-              lambda: check_sensor(v, data, parsed),
-              lambda: check_randomization(v, data, parsed))
-    for check in checks:
-        try:
-            check()
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError):
-            if not v.errors:   # valid so far: a real bug. Otherwise malformed values, reported already
-                raise
+    n_instances = _guarded(v, _check_objects, data, parsed) or 0
+    _guarded(v, check_supports, data, parsed, _check_file)
+    _guarded(v, check_physics, data)
+    _guarded(v, check_camera, data, parsed)
+    _guarded(v, check_motion, data, parsed)
+    _guarded(v, _check_combinations, data, n_instances)
+    _guarded(v, check_distortion, data, parsed)
+    _guarded(v, check_sensor, data, parsed)
+    _guarded(v, check_randomization, data, parsed)
+
+
+def _guarded(v, check, *args):
+    """``check(v, *args)``; an exception of a malformed value is skipped once the schema walk has
+    recorded an error (it reported that value), and raised on a config valid so far (a real bug)."""
+    try:
+        return check(v, *args)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        if not v.errors:
+            raise
+        return None
 
 
 def _check_objects(v, data: dict, parsed: dict) -> int:

@@ -151,7 +151,7 @@ class SceneBuilder:
         self.denoise_available = compat.has_denoiser()
         cyc.use_denoising = bool(q["denoise"]) and self.denoise_available
         if cyc.use_denoising:
-            cyc.denoising_prefilter = str(q.get("denoise_prefilter") or "accurate").upper()
+            cyc.denoising_prefilter = q["denoise_prefilter"].upper()
         vl = self.view_layer
         scene.render.use_single_layer = True
         vl.use_pass_z = True
