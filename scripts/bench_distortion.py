@@ -97,7 +97,9 @@ def summarize(runs: list[dict]) -> dict:
     return {"frame_ms": 1000 * statistics.median(f["frame"] for f in later),
             "render_ms": 1000 * statistics.median(f["render"] for f in later),
             "first_frame_ms": 1000 * statistics.median(r["frames"][0]["frame"] for r in runs),
-            "build_s": statistics.median(r["build_s"] for r in runs), "n_frames": len(later)}
+            "build_s": statistics.median(r["build_s"] for r in runs), "n_frames": len(later),
+            "stages_ms": {k: 1000 * statistics.median(f[k] for f in later)
+                          for k in later[0] if k != "frame"}}
 
 
 def main(argv=None) -> int:
@@ -141,6 +143,7 @@ def main(argv=None) -> int:
             print(f"    {lens:12s} frame {s['frame_ms']:7.1f} ms (x{s['ratio_frame']:.3f} vs {s['vs']})  render "
                   f"{s['render_ms']:7.1f} ms (x{s['ratio_render']:.3f})  first frame {s['first_frame_ms']:7.1f} ms"
                   f"  build {s['build_s']:.2f} s  [{s['n_frames']} frames]")
+            print("      stages " + "  ".join(f"{k} {v:.1f}" for k, v in s["stages_ms"].items()) + " ms")
     return 0
 
 

@@ -3,11 +3,15 @@ child process (bpy is a process-global singleton): ``render_cases(tmp, cases)`` 
 Cycles' raw passes (Z, Object Index, Position, linear Combined) as numpy arrays.
 
 A case: ``{"W", "H", "K" (3x3), "dist" (a distortion dict or None), "scene", "lens" ("custom" |
-"persp": Blender's own perspective camera, for comparisons), "samples", "rgb"}``. Scenes, camera at
+"persp": Blender's own perspective camera, for comparisons), "samples", "rgb"}``; optionally
+``"table"`` ([[K, dist], ...]: other lenses of the shader's lens table) and ``"row"`` (where the case's
+own lens goes in it; picked as the engine does, through the focus distance). Scenes, camera at
 the world origin with Blender's identity rotation (OpenCV camera = world x, -y, -z):
 
 * ``enclosure``: a UV sphere of radius 5 around the camera (every ray hits it; pass index 1);
-* ``plane``: a 400 m square at world z = -2, facing the camera (planar depth 2 m exactly; index 1);
+* ``plane``: a 400 m square at world z = -2, facing the camera (planar depth 2 m exactly; index 1),
+  a grid of 2 m cells: Cycles' hit point (and its depth pass, the distance to it) comes from float32
+  barycentrics, off the ray by ~6e-8 of the triangle's size (1e-5 m on one 400 m triangle);
 * ``ball``: an emissive white sphere (radius 0.35 m, 2 m ahead, off-axis; index 1) on a black world.
 """
 from __future__ import annotations
@@ -40,8 +44,11 @@ for i, c in enumerate(cases):
     sc.collection.objects.link(ob); sc.camera = ob
     cam.clip_start, cam.clip_end = 0.01, 1000.0
     if c["lens"] == "custom":
-        lens.use_custom_camera(cam, out)
-        lens.set_parameters(cam, lens.shader_parameters(np.array(c["K"]), (c["W"], c["H"]), c["dist"]))
+        # the case's lens is row c.get("row", 0) of a table of c["table"] (other lenses) with it put there
+        rows = [lens.shader_parameters(np.array(K), (c["W"], c["H"]), d) for K, d in c.get("table", [])]
+        rows.insert(c.get("row", 0), lens.shader_parameters(np.array(c["K"]), (c["W"], c["H"]), c["dist"]))
+        lens.use_custom_camera(cam, lens.write_shader(out / f"lens{i}.osl", rows))
+        lens.select_row(cam, c.get("row", 0), len(rows))
     else:   # Blender's perspective camera with K's focal length and a centred principal point
         cam.sensor_fit = "HORIZONTAL"; cam.sensor_width = 36.0; cam.lens = 36.0 * c["K"][0][0] / c["W"]
     world = bpy.data.worlds.new("w"); sc.world = world
@@ -52,7 +59,7 @@ for i, c in enumerate(cases):
     if c["scene"] == "enclosure":
         bpy.ops.mesh.primitive_uv_sphere_add(radius=5, segments=64, ring_count=32)
     elif c["scene"] == "plane":
-        bpy.ops.mesh.primitive_plane_add(size=400, location=(0, 0, -2))
+        bpy.ops.mesh.primitive_grid_add(x_subdivisions=200, y_subdivisions=200, size=400, location=(0, 0, -2))
     else:
         bpy.ops.mesh.primitive_uv_sphere_add(radius=0.35, segments=48, ring_count=24, location=(0.45, 0.2, -2))
         mat = bpy.data.materials.new("white")
@@ -87,6 +94,7 @@ def render_cases(tmp: Path, cases: list[dict], timeout: int = 600) -> list[dict]
     full = [{"samples": 1, "lens": "custom", "scene": "enclosure", **c} for c in cases]
     for c in full:
         c["K"] = np.asarray(c["K"], float).tolist()
+        c["table"] = [[np.asarray(K, float).tolist(), d] for K, d in c.get("table", [])]
     r = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(full), str(tmp)], env=dict(os.environ),
                        capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:

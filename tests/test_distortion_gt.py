@@ -58,6 +58,15 @@ CASES = {
                    "distance": 0.55, "elevation_deg": 60, "azimuth_deg": {"uniform": [0, 360]},
                    "distortion": {"model": "opencv", "k1": 0.3, "k2": -0.05, "p1": -0.001, "p2": 0.0015,
                                   "k3": 0.01, "k4": 0.05}}},
+    # the barrel lens with motion blur: the ground truth comes from a second, sharp render (camera_fx),
+    # which must keep the lens table's row select (the focus distance, with depth of field on)
+    "opencv_barrel_motion_blur": {
+        "render": {"resolution": [160, 120]},
+        "camera": {"focal_length_mm": 24.0, "look_at": [0, 0, 0.04], "distance": 0.5, "elevation_deg": 55,
+                   "azimuth_deg": {"uniform": [0, 360]},
+                   "motion_blur": {"object_translation": [0.01, 0.0, 0.0]},
+                   "distortion": {"model": "opencv", "k1": {"uniform": [-0.3, -0.28]}, "k2": 0.09,
+                                  "p1": 0.0012, "p2": -0.0008, "k3": -0.01}}},
     # fisheye: corners past 90 deg (no ray: depth 0, instance 0) and past the ground (sees nothing)
     "fisheye_wide": {
         "render": {"resolution": [160, 120]},

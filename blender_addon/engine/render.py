@@ -33,8 +33,6 @@ class RenderedPasses:
     instance: np.ndarray           # HxW uint16 instance ids; 0 = nothing hit
     linear: np.ndarray | None = None   # HxWx3 float32 linear Combined (Rec.709); exposed by develop()
     exposure: dict | None = None   # meta "exposure" (set by develop())
-    position: np.ndarray | None = None  # HxWx3 float32 world position of the first hit, m, when the
-    #                                     Position pass is on (engine/features/lens.py: planar depth)
 
 
 def scratch_dir() -> Path:
@@ -67,10 +65,7 @@ def decode(path: Path, want_rgb: bool = True) -> RenderedPasses:
     lin = None
     if want_rgb:
         lin = np.stack([_channel(ch, ("Combined",), c) for c in "RGB"], axis=-1).astype(np.float32)
-    out = RenderedPasses(None, depth, instance, lin)
-    if any(k.endswith("Position.X") for k in ch):
-        out.position = np.stack([_channel(ch, ("Position",), c) for c in "XYZ"], axis=-1)
-    return out
+    return RenderedPasses(None, depth, instance, lin)
 
 
 def develop(passes: RenderedPasses, spec, view) -> RenderedPasses:

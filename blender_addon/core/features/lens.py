@@ -71,13 +71,25 @@ def describe(dist: dict) -> str:
     return " ".join([dist["model"], *parts]) if parts else f"{dist['model']} (all zero)"
 
 
+@lru_cache(maxsize=256)
+def _fold_problem(K: tuple, W: int, H: int, dist: tuple) -> str | None:
+    import numpy as np
+    return check_invertible(np.array(K).reshape(3, 3), W, H, dict(dist))
+
+
+def fold_problem(K, W: int, H: int, dist: dict) -> str | None:
+    """:func:`~synthblend.core.distortion.check_invertible`, remembered per (K, size, distortion):
+    a fixed calibration is checked once per process, not once per frame (~7 ms each)."""
+    return _fold_problem(tuple(float(x) for row in K for x in row), int(W), int(H), tuple(dist.items()))
+
+
 def sample(ctx) -> None:
     dist = draw_distortion(ctx)
     if dist is None:
         return
     cam = ctx.spec.camera
     W, H = (int(x) for x in cam.resolution)
-    problem = check_invertible(cam.K, W, H, dist)
+    problem = fold_problem(cam.K, W, H, dist)
     if problem:
         raise InputError(PATH, f"frame {ctx.frame}: the distortion {describe(dist)} {problem}")
     cam.distortion = dist

@@ -164,7 +164,8 @@ class CameraFx:
             cyc.samples = 1
             cyc.use_denoising = False
             scene.render.use_motion_blur = False
-            self.b.camera.data.dof.use_dof = False
+            if self.dof:            # only this feature's depth of field (a lens table's row select stays)
+                self.b.camera.data.dof.use_dof = False
             yield
         finally:
             cyc.samples, cyc.use_denoising, scene.render.use_motion_blur, dof = saved
