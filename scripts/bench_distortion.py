@@ -17,7 +17,9 @@ two modes: ``gt_only`` (depth, instance, semantic: the 1-sample ground-truth pat
 first frame (scene build, BVH, the OSL camera's compile and JIT) is reported apart. Runs are
 interleaved (pinhole, opencv, opencv_fixed, pinhole_wide, fisheye, pinhole, ...) ``--repeat``
 times; figures are medians over all frames after the first of every run, and ratios are lens /
-pinhole of those medians. On a shared machine the absolute times are noisy: read the ratios.
+pinhole of those medians; "ratio per round" is the median over rounds of each round's ratio (the lens's
+run against its pinhole's run of the same round, minutes apart at most: slow drifts of a shared
+machine cancel). On a shared machine the absolute times are noisy: read the ratios.
 """
 from __future__ import annotations
 
@@ -130,6 +132,11 @@ def main(argv=None) -> int:
             s["vs"] = BASE[lens]
             s["ratio_frame"] = s["frame_ms"] / base["frame_ms"]
             s["ratio_render"] = s["render_ms"] / base["render_ms"]
+            # per round: this lens's median frame over its pinhole's, run next to it (drift cancels)
+            per_round = [summarize([a])["frame_ms"] / summarize([b])["frame_ms"]
+                         for a, b in zip(runs[lens], runs[BASE[lens]], strict=True)]
+            s["ratio_frame_rounds"] = per_round
+            s["ratio_frame_round_median"] = statistics.median(per_round)
         results["modes"][mode] = summ
     if a.json:
         print(json.dumps(results, indent=2))
@@ -143,7 +150,9 @@ def main(argv=None) -> int:
             print(f"    {lens:12s} frame {s['frame_ms']:7.1f} ms (x{s['ratio_frame']:.3f} vs {s['vs']})  render "
                   f"{s['render_ms']:7.1f} ms (x{s['ratio_render']:.3f})  first frame {s['first_frame_ms']:7.1f} ms"
                   f"  build {s['build_s']:.2f} s  [{s['n_frames']} frames]")
-            print("      stages " + "  ".join(f"{k} {v:.1f}" for k, v in s["stages_ms"].items()) + " ms")
+            print("      stages " + "  ".join(f"{k} {v:.1f}" for k, v in s["stages_ms"].items()) + " ms;  ratio per "
+                  f"round x{s['ratio_frame_round_median']:.3f} (median; "
+                  + " ".join(f"{r:.3f}" for r in s["ratio_frame_rounds"]) + ")")
     return 0
 
 

@@ -95,9 +95,9 @@ def test_the_damped_inverse_takes_over_where_plain_newton_does_not_converge(monk
     import synthblend.core.ray_cosines as rc
 
     K, W, H, dist = LENSES["opencv_k1_-0.3_vga"]
-    assert rc._newton(np.array([0.5]), np.array([0.4]), rc.coefficients(dist), iters=1) is None
+    assert rc.opencv_newton(np.array([0.5]), np.array([0.4]), rc.coefficients(dist), iters=1) is None
     fast = ray_cosines(K, W, H, dist, OFF)
-    monkeypatch.setattr(rc, "_newton", lambda xd, yd, c: None)
+    monkeypatch.setattr(rc, "opencv_newton", lambda xd, yd, c: None)
     damped = ray_cosines(K, W, H, dist, OFF)
     np.testing.assert_allclose(fast, damped, rtol=1e-12)
     want = _cv_cosines(K, W, H, dist)
