@@ -8,7 +8,8 @@ conversion) against the pinhole camera, at the same image size.
 
 One scene (five primitives on a ground plane, random camera and poses per frame) in four lenses:
 ``opencv`` (k1 drawn per frame in [-0.3, -0.2], k2, p1, p2, k3) and ``opencv_fixed`` (the same model
-with k1 = -0.28: one calibration, the same coefficients every frame) against ``pinhole`` (the same K, no
+with k1 = -0.28: one calibration, the same coefficients every frame) and ``opencv_zero`` (every
+coefficient 0: the pinhole's rays through the OSL lens) against ``pinhole`` (the same K, no
 ``camera.distortion``), and ``fisheye`` (OpenCV fisheye, k1..k4, a 12 mm lens: fx = W / 3, past 90
 degrees in the corners) against ``pinhole_wide`` (the same K, no distortion), and
 two modes: ``gt_only`` (depth, instance, semantic: the 1-sample ground-truth path) and ``draft``
@@ -57,11 +58,15 @@ LENSES = {
     "opencv": {"model": "opencv", "k1": {"uniform": [-0.3, -0.2]}, "k2": 0.08, "p1": 0.001,
                "p2": -0.001, "k3": -0.01},
     "opencv_fixed": {"model": "opencv", "k1": -0.28, "k2": 0.08, "p1": 0.001, "p2": -0.001, "k3": -0.01},
+    # every coefficient 0: the pinhole's own rays and view through the OSL lens (the lens's own cost,
+    # without the wider view of a barrel lens, which sees more of the scene: more to render and write)
+    "opencv_zero": {"model": "opencv", "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, "k3": 0.0},
     "pinhole_wide": None,
     "fisheye": {"model": "fisheye", "k1": -0.02, "k2": 0.003, "k3": -0.0005, "k4": 0.0001},
 }
 #: what each lens is compared with: the pinhole of the same K
-BASE = {"pinhole": "pinhole", "opencv": "pinhole", "opencv_fixed": "pinhole", "pinhole_wide": "pinhole_wide",
+BASE = {"pinhole": "pinhole", "opencv": "pinhole", "opencv_fixed": "pinhole", "opencv_zero": "pinhole",
+        "pinhole_wide": "pinhole_wide",
         "fisheye": "pinhole_wide"}
 WIDE_LENS_MM = 12.0          # fisheye and its pinhole: 12 mm on the 36 mm sensor (fx = W / 3)
 

@@ -77,7 +77,8 @@ CASES = {
 }
 
 
-def _config(case: dict, outputs=("rgb", "depth", "instance", "semantic", "boxes3d", "keypoints", "amodal")) -> dict:
+def _config(case: dict, outputs=("rgb", "depth", "instance", "semantic", "boxes3d", "keypoints", "amodal",
+                                 "normals")) -> dict:
     cfg = {"seed": 11, "frames": 2,
            "render": {"samples": 2, "outputs": list(outputs), **case["render"]},
            "scene": {"objects": _objects(), "ground": {"size": 1.0}},
@@ -153,8 +154,10 @@ def _object_mesh(meta_obj: dict, dataset: Path) -> trimesh.Trimesh:
     return m
 
 
-def cast(meta: dict, dataset: Path, only=None):
-    """(instance HxW, planar depth HxW) by Embree through :func:`opencv_rays` (0 = nothing)."""
+def cast(meta: dict, dataset: Path, only=None, normals=False):
+    """(instance HxW, planar depth HxW, has-a-ray HxW) by Embree through :func:`opencv_rays` (0 =
+    nothing); with ``normals``, also the hit triangle's unit normal in the OpenCV camera frame, turned
+    to face the camera (HxWx3, 0 = nothing)."""
     from trimesh.ray.ray_pyembree import RayMeshIntersector
 
     W, H = meta["image_size"]
@@ -174,7 +177,15 @@ def cast(meta: dict, dataset: Path, only=None):
     keep = z >= float(meta["camera"]["clip_start"])
     inst[ok[ray[keep]]] = ids[tri[keep]]
     depth[ok[ray[keep]]] = z[keep]
-    return inst.reshape(H, W), depth.reshape(H, W), np.isfinite(d_cam[:, 0]).reshape(H, W)
+    out = inst.reshape(H, W), depth.reshape(H, W), np.isfinite(d_cam[:, 0]).reshape(H, W)
+    if not normals:
+        return out
+    n_cam = scene.face_normals[tri[keep]] @ c2w[:3, :3]            # R^T n per hit
+    facing = np.einsum("ij,ij->i", n_cam, d_cam[ok[ray[keep]]]) > 0
+    n_cam[facing] *= -1.0
+    nmap = np.zeros((W * H, 3))
+    nmap[ok[ray[keep]]] = n_cam
+    return (*out, nmap.reshape(H, W, 3))
 
 
 def _load(dataset: Path, i: int):
@@ -208,6 +219,29 @@ def test_instance_and_depth_match_an_independent_ray_cast(dataset):
         if meta["camera"]["distortion"]["model"] == "fisheye":
             assert (~has_ray).sum() > 500                    # the corners really are past 90 deg
             assert ((exp_inst == 0) & has_ray).sum() > 100   # and part of the view misses the ground
+
+
+def test_normals_match_the_independent_cast_on_flat_surfaces(dataset):
+    """normals/ of the distorted camera: at every pixel where the independent cast hits the same flat
+    surface (the ground, the STL boxes: their face normal is the shading normal), the written unit
+    normal is the hit triangle's, turned to the camera (angle <= 1e-3 rad on 99.9% of those pixels,
+    on the boxes alone too; measured: all of them. Normals cast through pinhole rays instead match on
+    only 88-96% of the box pixels: the test can fail)."""
+    from synthblend.dataset.exr import read_exr
+    for i in range(2):
+        meta, inst, _ = _load(dataset, i)
+        exp_inst, _, _, exp_n = cast(meta, dataset, normals=True)
+        ch = read_exr(dataset / "normals" / f"{i:06d}.exr")
+        n = np.stack([np.asarray(next(v for k, v in ch.items() if k.endswith(a)), np.float64) for a in "XYZ"], -1)
+        ground = {o["instance_id"] for o in meta["objects"] if o.get("kind") == "ground"}
+        boxes = {o["instance_id"] for o in meta["objects"] if o.get("category") == "box"}
+        for ids, least in ((ground | boxes, 0.1 * inst.size), (boxes, 50)):
+            sel = (inst == exp_inst) & np.isin(inst, sorted(ids))
+            assert sel.sum() > least
+            cos = np.clip(np.einsum("ij,ij->i", n[sel], exp_n[sel]), -1, 1)
+            share = np.mean(np.arccos(cos) <= 1e-3)
+            assert share >= 0.999, (i, sorted(ids), share)     # measured 1.0; pinhole rays: 0.88-0.96 on boxes
+        assert np.all(n[inst == 0] == 0)
 
 
 def test_a_pinhole_ray_cast_would_not_match(dataset):
