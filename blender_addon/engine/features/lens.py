@@ -225,7 +225,9 @@ class Lens:
         every Nth frame), up to :data:`LOOKAHEAD_FRAMES` ahead, within the config's frames. Only the
         camera and lens draws of each frame are sampled (core/features/lens.py does the same for its
         checks); a frame whose draw fails ends the lookahead (it fails again when rendered). Stops
-        after 16 frames when every one had the same lens as ``frame`` (a fixed calibration)."""
+        after 16 frames that all had one lens (a fixed calibration). Frames whose camera is drawn
+        otherwise (a stereo pair's right image, the views of a scene) may miss the table: one
+        rebuild each, as without one, and no lookahead after a table that served one frame."""
         from ...core.features.camera import sample as sample_camera
         from ...core.features.context import SampleContext
         from ...core.features.lens import draw_distortion
