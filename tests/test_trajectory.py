@@ -4,6 +4,8 @@ closed-form orbits, numpy/scipy interpolation (CubicHermiteSpline, Slerp), and a
 ray cast with trimesh."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -185,7 +187,16 @@ def _raycast_pixels(config, spec, camera) -> dict:
     mesh = trimesh.Trimesh(np.concatenate(Vs), np.concatenate(Fs), process=False)
     W, H = camera.resolution
     u, v = np.meshgrid(np.arange(W, dtype=float), np.arange(H, dtype=float))
-    d = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], 1) @ np.linalg.inv(camera.K).T @ camera.cam2world[:3, :3].T
+    dist = getattr(camera, "distortion", None)
+    if dist:            # the pixel centres' rays undistorted by OpenCV (converged), not by synthblend
+        crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
+        pts = np.stack([u.ravel(), v.ravel()], 1).reshape(-1, 1, 2)
+        D = np.array([dist.get(k, 0.0) for k in ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")])
+        xy = cv2.undistortPointsIter(pts, np.asarray(camera.K), D, None, None, crit).reshape(-1, 2)
+        d = np.column_stack([xy, np.ones(len(xy))]) @ camera.cam2world[:3, :3].T
+    else:
+        d = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], 1) @ np.linalg.inv(camera.K).T
+        d = d @ camera.cam2world[:3, :3].T
     tri = mesh.ray.intersects_first(np.repeat(camera.cam2world[None, :3, 3], len(d), 0), d)
     hit = np.concatenate(ids)[tri[tri >= 0]]
     return {int(k): int((hit == k).sum()) for k in np.unique(hit)}
@@ -221,6 +232,32 @@ def test_check_agrees_with_a_full_ray_cast():
         seen_count += seen
         assert (px > 0) if seen else (px <= 3), (v, seen, px)
     assert 5 <= seen_count <= 45                                            # both cases were exercised
+
+
+def test_check_follows_a_distorted_lens():
+    """With a strong barrel lens (k1 = -0.3 on a 16 mm lens: the corners see far past the pinhole's
+    view) the check projects through the distortion and casts the undistorted rays: every target it
+    calls visible has pixels in an OpenCV-undistorted ray cast. Near the image's edge that differs
+    from a pinhole check of the same K, which misses targets only the barrel's corners show (and
+    calls some visible that the lens does not show)."""
+    c = _config(None, views=50, scene=BIN_SCENE,
+                extra_camera={"look_at": {"uniform": [[-1.0, -1.0, 0.05], [1.0, 1.0, 0.05]]}, "distance": 0.7,
+                              "elevation_deg": {"uniform": [40, 89]}, "focal_length_mm": 16.0,
+                              "distortion": {"model": "opencv", "k1": -0.3, "k2": 0.08, "p1": 0.001}})
+    base = sample(c, 4, 0)
+    target = next(o.instance_id for o in base.objects if o.kind == "object")
+    seen_count = found_by_lens_only = 0
+    for v in range(50):
+        x = view_camera(c, 4, 0, v, 50, base)
+        assert x.distortion and x.distortion["k1"] == -0.3
+        seen = target in visible_targets(c, base.objects, x)
+        px = _raycast_pixels(c, base, x).get(target, 0)
+        seen_count += seen
+        assert px > 0 or not seen, (v, px)
+        pinhole = target in visible_targets(c, base.objects, dataclasses.replace(x, distortion=None))
+        found_by_lens_only += seen and not pinhole
+    assert 5 <= seen_count <= 45
+    assert found_by_lens_only >= 3                 # measured 7 of 50 views
 
 
 def test_a_hidden_target_keeps_the_last_try_and_says_so():

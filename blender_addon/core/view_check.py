@@ -10,7 +10,9 @@ k-th, in file order), in world coordinates by its ``obj2world``, in front of the
 ``clip_start``). The first hit is exact (:func:`synthblend.core.raycam.nearest_hit`, the rule of the
 ground truth: pixel-centre rays, near clip at ``clip_start``) among the triangles of every object of
 the scene (config objects, distractors, supports, the ground; the target itself, so its far side does
-not count). So a visible target has at least one pixel in the instance map; the check is
+not count). With a lens distortion (``camera.distortion``) the points are projected through it and
+the rays are the pixel centres' undistorted ones, as the ground truth's are. So a visible target has
+at least one pixel in the instance map; the check is
 conservative: a target whose pixels are not the nearest to any of its sample points is reported as
 not visible.
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 from .assets import ground_plane
 from .camera import invert_pose
+from .distortion import distort_pixels, undistort_pixels
 from .raycam import nearest_hit
 from .spec import ObjectKind
 
@@ -92,6 +95,7 @@ def visible_targets(config, objects, camera) -> list[int]:
             off += len(V)
     V_cam, F_all, face_owner = np.concatenate(Vs), np.concatenate(Fs), np.concatenate(owner)
     K = np.asarray(camera.K, float)
+    dist = getattr(camera, "distortion", None)     # the lens (core/distortion.py): its projection, its rays
     W, H = camera.resolution
     pixels, owners = [], []
     for o in sorted(objects, key=lambda o: o.instance_id):
@@ -99,7 +103,7 @@ def visible_targets(config, objects, camera) -> list[int]:
             continue
         pc = _world(_sample_points(config, o, tris[o.instance_id][0]), o.obj2world) @ w2c[:3, :3].T + w2c[:3, 3]
         front = pc[:, 2] > camera.clip_start
-        uv = (pc[front, :2] / pc[front, 2:3]) @ K[:2, :2].T + K[:2, 2]
+        uv = distort_pixels(pc[front, :2] / pc[front, 2:3], K, dist)       # pinhole when dist is None
         px = np.unique(np.rint(uv).astype(np.int64), axis=0)             # the nearest pixel centres
         px = px[(px[:, 0] >= 0) & (px[:, 0] < W) & (px[:, 1] >= 0) & (px[:, 1] < H)]
         pixels.append(px)
@@ -107,7 +111,11 @@ def visible_targets(config, objects, camera) -> list[int]:
     if not pixels or not sum(len(p) for p in pixels):
         return []
     px, owner = np.concatenate(pixels), np.concatenate(owners)
-    xy = (np.column_stack([px, np.ones(len(px))]) @ np.linalg.inv(K).T)[:, :2]
+    xy = undistort_pixels(px.astype(np.float64), K, dist)       # the pixel centres' rays (exact inverse)
+    has_ray = np.isfinite(xy[:, 0])                              # a fisheye past 90 deg has none
+    px, owner, xy = px[has_ray], owner[has_ray], xy[has_ray]
+    if not len(px):
+        return []
     _, tri = nearest_hit(V_cam, F_all, xy, camera.clip_start, camera.clip_end)   # one cast for all
     seen = (tri >= 0) & (face_owner[np.maximum(tri, 0)] == owner)
     return sorted(int(i) for i in np.unique(owner[seen]))
