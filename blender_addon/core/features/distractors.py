@@ -52,7 +52,15 @@ def view_position(camera, rng, lowest_z: float, height: float) -> np.ndarray:
     u = rng.uniform(-0.5, W - 0.5)
     v = rng.uniform(-0.5, H - 0.5)
     c2w = np.asarray(camera.cam2world, float)
-    d = c2w[:3, :3] @ (np.linalg.inv(camera.K) @ np.array([u, v, 1.0]))
+    ray = np.linalg.inv(camera.K) @ np.array([u, v, 1.0])       # the pinhole's
+    lens = getattr(camera, "distortion", None)
+    if lens:        # the pixel's own ray through the lens (none past a fisheye's 90 deg: the pinhole's)
+        from ..distortion import undistort_pixels
+
+        xy = undistort_pixels(np.array([[u, v]]), camera.K, lens)[0]
+        if np.all(np.isfinite(xy)):
+            ray = np.array([xy[0], xy[1], 1.0])
+    d = c2w[:3, :3] @ ray
     o = c2w[:3, 3]
     dist = float(np.linalg.norm(np.asarray(camera.look_at) - o))
     t = -o[2] / d[2] if abs(d[2]) > 1e-12 else -1.0

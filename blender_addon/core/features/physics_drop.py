@@ -119,7 +119,12 @@ def _inside_fn(ctx, phys: dict, op):
             pc = cam.world2cam @ np.append(com, 1.0)
             if pc[2] <= 0:
                 return False
-            u, v = (cam.K @ (pc[:3] / pc[2]))[:2]
+            if getattr(cam, "distortion", None):       # through the lens (core/distortion.py)
+                from ..distortion import distort_pixels
+
+                u, v = distort_pixels(pc[:2] / pc[2], cam.K, cam.distortion)
+            else:
+                u, v = (cam.K @ (pc[:3] / pc[2]))[:2]
             W, H = cam.resolution
             return bool(-0.5 <= u <= W - 0.5 and -0.5 <= v <= H - 0.5)
         return True

@@ -92,17 +92,30 @@ def draw_world(config, draw: Draw) -> WorldSpec | None:
     return ws
 
 
+#: the widest ray (tan of its angle to the axis, ~84 deg) a distorted lens's back plane is sized for: a
+#: plane cannot fill a fisheye's view near or past 90 deg
+BACK_PLANE_MAX_TAN = 10.0
+
+
 def back_plane_pose(camera, distance: float) -> tuple[np.ndarray, tuple[float, float]]:
     """obj2world of the unit back plane (1 m square in local xy, normal +z, facing the camera) and
-    the visible window's size as a fraction of the plane's side (x, y)."""
+    the visible window's size as a fraction of the plane's side (x, y). With a lens distortion the
+    window is that of the undistorted rays of the image's outline (up to :data:`BACK_PLANE_MAX_TAN`)."""
     c2w = np.asarray(camera.cam2world, float)
     R, o = c2w[:3, :3], c2w[:3, 3]
     fwd = R[:, 2]
     depth = float((np.asarray(camera.look_at) - o) @ fwd) + distance
     W, H = camera.resolution
-    Kinv = np.linalg.inv(camera.K)
-    corners = np.array([[-0.5, -0.5, 1], [W - 0.5, -0.5, 1], [-0.5, H - 0.5, 1], [W - 0.5, H - 0.5, 1]])
-    xy = (corners @ Kinv.T)[:, :2] * depth          # camera-frame x, y at that depth
+    dist = getattr(camera, "distortion", None)
+    if dist:    # the undistorted rays of the image's outline (a barrel lens sees past the pinhole's corners)
+        from ..distortion import _border_pixels, undistort_pixels
+
+        xy = undistort_pixels(_border_pixels(int(W), int(H), 257), camera.K, dist)
+        xy = np.clip(xy[np.isfinite(xy[:, 0])], -BACK_PLANE_MAX_TAN, BACK_PLANE_MAX_TAN) * depth
+    else:
+        Kinv = np.linalg.inv(camera.K)
+        corners = np.array([[-0.5, -0.5, 1], [W - 0.5, -0.5, 1], [-0.5, H - 0.5, 1], [W - 0.5, H - 0.5, 1]])
+        xy = (corners @ Kinv.T)[:, :2] * depth          # camera-frame x, y at that depth
     centre = xy.mean(0)
     half = np.abs(xy - centre).max(0)
     size = 2.0 * float(half.max()) * BACK_PLANE_MARGIN
