@@ -30,8 +30,15 @@ FRAMES = 3
 OVERRIDES = {"render.resolution": [96, 72], "render.samples": 4}
 
 
+#: the packages whose versions the written bytes depend on besides Cycles: PNG and EXR encoders, the
+#: numpy arithmetic of exposure and ground truth, the rigid-body engine and mesh loading of physics
+BYTE_PACKAGES = ("numpy", "pillow", "OpenEXR", "pybullet", "trimesh", "scipy")
+
+
 def machine() -> dict:
-    """What the bits of a Cycles render depend on here: the CPU model and the bpy build."""
+    """What the bits of a dataset depend on here: the CPU model, the bpy build and
+    :data:`BYTE_PACKAGES`' versions (a fresh install may resolve newer ones: then only what does not
+    depend on them is compared)."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -44,7 +51,13 @@ def machine() -> dict:
         bpy = importlib.metadata.version("bpy")
     except importlib.metadata.PackageNotFoundError:
         bpy = "none"
-    return {"cpu": cpu, "bpy": bpy}
+    out = {"cpu": cpu, "bpy": bpy}
+    for name in BYTE_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "none"
+    return out
 
 
 def _portable_bytes(rel: str, p: Path) -> bytes:

@@ -18,8 +18,9 @@ spec.loader.exec_module(golden_datasets)
 def test_bundled_configs_render_the_recorded_bytes(tmp_path):
     golden = json.loads(golden_datasets.GOLDEN.read_text())
     now = golden_datasets.render_all(tmp_path)
-    # Same CPU model and bpy build as the record: every file must match. Elsewhere Cycles may round
-    # differently, so only what does not depend on the renderer is compared (files, sampled values).
+    # Same CPU model, bpy build and byte-relevant package versions as the record (golden_datasets.machine):
+    # every file must match. Elsewhere Cycles may round differently and the encoders may write other bytes,
+    # so only what does not depend on them is compared (files, sampled values).
     exact = golden["machine"] == golden_datasets.machine()
     assert golden_datasets.compare(golden["datasets"], now, exact) == []
 
