@@ -73,13 +73,14 @@ def test_pinhole_cosines_are_exact():
 def test_cubic_interpolation_reproduces_cubics(n, step):
     """The interpolation is exact for cubic polynomials in x and y (and its nodes span the image),
     so its error on the smooth cosine is of 4th order in the node spacing."""
-    t, s, w = _cubic(n, step)
-    assert t[0] == 0 and t[-1] == n - 1
-    tv, sv, wv = _cubic(9, 3)
+    t, A = _cubic(n, step)
+    assert t[0] == 0 and t[-1] == n - 1 and A.shape == (n, len(t))
+    assert np.all((A != 0).sum(1) <= 4)
+    tv, Av = _cubic(9, 3)
     x = np.arange(n, dtype=float)
     f = lambda z: 0.3 - 0.02 * z + 1e-3 * z**2 - 2e-6 * z**3   # noqa: E731
     h = lambda z: 1.0 + 0.1 * z - 0.01 * z**3                   # noqa: E731
-    got = _interpolate(h(tv)[:, None] * f(t)[None, :], (sv, wv), (s, w))
+    got = _interpolate(h(tv)[:, None] * f(t)[None, :], Av, A)
     np.testing.assert_allclose(got, h(np.arange(9.0))[:, None] * f(x)[None, :], rtol=1e-9, atol=1e-9)
 
 

@@ -10,7 +10,7 @@ OpenCV pixels) of an image with intrinsics K (pixels, OpenCV, no skew) and a dis
 * pinhole: ``1 / |(x, y, 1)|`` per pixel, exact;
 * ``opencv``: the exact inverse (:func:`~.distortion.undistort_normalized`, converged to 1e-12) at
   the nodes of a grid about :data:`GRID_PX` pixels apart that spans the image, and cubic Lagrange
-  interpolation of the cosine between nodes (separable, 4 taps per axis). The cosine is a
+  interpolation of the cosine between nodes (separable: two small matrix products). The cosine is a
   smooth function of the pixel (the distortion is one-to-one over the image: checked before any
   frame renders), so the interpolation error is of order ``(GRID_PX / f)^4``: at most 3e-10 measured
   on the lenses of ``tests/test_ray_cosines.py`` (k1 = -0.3 with tangential terms, a rational model,
@@ -39,37 +39,33 @@ FISHEYE_NODES = 2049
 
 
 @lru_cache(maxsize=32)
-def _cubic(n: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cubic(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
     """Cubic Lagrange interpolation from m nodes spread evenly over pixels [0, n - 1] (about ``step``
     px apart, both ends included) to the n pixels, through the 4 nodes around each pixel: (the nodes'
-    positions (m,), the first of each pixel's 4 nodes (n,), their weights (4, n)). Fewer than 8
-    pixels: every pixel is a node."""
+    positions (m,), the (n x m) interpolation matrix, 4 nonzero weights a row). Fewer than 8 pixels:
+    every pixel is a node (the identity)."""
     m = int(np.ceil((n - 1) / step)) + 1
     i = np.arange(n, dtype=np.float64)
     if n < 8 or m >= n:
-        w = np.zeros((4, n))
-        w[0] = 1.0
-        return i, np.arange(n), w
+        return i, np.eye(n)
     t = np.linspace(0.0, n - 1.0, m)
     s = np.clip(np.searchsorted(t, i) - 2, 0, m - 4)
-    w = np.ones((4, n))
+    A = np.zeros((n, m))
+    rows = np.arange(n)
     for a in range(4):
+        w = np.ones(n)
         for b in range(4):
             if b != a:
-                w[a] *= (i - t[s + b]) / (t[s + a] - t[s + b])
-    return t, s, w
+                w *= (i - t[s + b]) / (t[s + a] - t[s + b])
+        A[rows, s + a] = w
+    return t, A
 
 
-def _interpolate(values: np.ndarray, rows, cols) -> np.ndarray:
-    """Node values (mv x mu) at every pixel (H x W): :func:`_cubic` along x on the node rows, then
-    along y (whole-row gathers); no BLAS, whose worker threads would spin beside Cycles' render
-    threads."""
-    sv, wv = rows
-    su, wu = cols
-    taps_u = 1 if np.all(wu[1:] == 0) else 4
-    tmp = sum(wu[a][None, :] * values[:, np.minimum(su + a, values.shape[1] - 1)] for a in range(taps_u))
-    taps_v = 1 if np.all(wv[1:] == 0) else 4
-    return sum(wv[a][:, None] * tmp[np.minimum(sv + a, len(tmp) - 1)] for a in range(taps_v))
+def _interpolate(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Node values (mv x mu) at every pixel (H x W): ``rows @ values @ cols.T`` with the
+    :func:`_cubic` matrices of y and x (two small matrix products: ~0.5 ms at 640x480, 9x the
+    4-tap gathers)."""
+    return rows @ values @ cols.T
 
 
 def grid_px(K) -> int:
@@ -97,8 +93,8 @@ def ray_cosines(K, width: int, height: int, dist=None, offset=(0.0, 0.0)) -> np.
     if m == "fisheye":
         return _fisheye(K, u, v, coefficients(dist))
     step = grid_px(K)
-    tu, su, wu = _cubic(W, step)
-    tv, sv, wv = _cubic(H, step)
+    tu, Au = _cubic(W, step)
+    tv, Av = _cubic(H, step)
     xd, yd = _distorted(K, (tu + offset[0])[None, :], (tv + offset[1])[:, None])
     xd, yd = np.broadcast_arrays(xd, yd)
     xy = opencv_newton(xd, yd, coefficients(dist))
@@ -110,7 +106,7 @@ def ray_cosines(K, width: int, height: int, dist=None, offset=(0.0, 0.0)) -> np.
         xd, yd = np.broadcast_arrays(xd, yd)
         xy = undistort_normalized(np.stack([xd, yd], -1), dist)
         return 1.0 / np.sqrt(1.0 + xy[..., 0] ** 2 + xy[..., 1] ** 2)
-    return _interpolate(c, (sv, wv), (su, wu))
+    return _interpolate(c, Av, Au)
 
 
 def _cubic_at(x: np.ndarray, x0: float, h: float, f: np.ndarray) -> np.ndarray:
