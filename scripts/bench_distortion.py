@@ -11,7 +11,8 @@ One scene (five primitives on a ground plane, random camera and poses per frame)
 with k1 = -0.28: one calibration, the same coefficients every frame) and ``opencv_zero`` (every
 coefficient 0: the pinhole's rays through the OSL lens) against ``pinhole`` (the same K, no
 ``camera.distortion``), and ``fisheye`` (OpenCV fisheye, k1..k4, a 12 mm lens: fx = W / 3, past 90
-degrees in the corners) against ``pinhole_wide`` (the same K, no distortion), and
+degrees in the corners) and ``fisheye_drawn`` (the same with k1 drawn per frame) against
+``pinhole_wide`` (the same K, no distortion), and
 two modes: ``gt_only`` (depth, instance, semantic: the 1-sample ground-truth path) and ``draft``
 (``render.quality: draft`` with rgb). Each run is one process rendering ``--frames`` frames through
 :class:`synthblend.engine.worker.FrameRenderer` and timing every frame (its per-stage seconds); the
@@ -63,11 +64,13 @@ LENSES = {
     "opencv_zero": {"model": "opencv", "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, "k3": 0.0},
     "pinhole_wide": None,
     "fisheye": {"model": "fisheye", "k1": -0.02, "k2": 0.003, "k3": -0.0005, "k4": 0.0001},
+    "fisheye_drawn": {"model": "fisheye", "k1": {"uniform": [-0.03, -0.01]}, "k2": 0.003, "k3": -0.0005,
+                      "k4": 0.0001},
 }
 #: what each lens is compared with: the pinhole of the same K
 BASE = {"pinhole": "pinhole", "opencv": "pinhole", "opencv_fixed": "pinhole", "opencv_zero": "pinhole",
         "pinhole_wide": "pinhole_wide",
-        "fisheye": "pinhole_wide"}
+        "fisheye": "pinhole_wide", "fisheye_drawn": "pinhole_wide"}
 WIDE_LENS_MM = 12.0          # fisheye and its pinhole: 12 mm on the 36 mm sensor (fx = W / 3)
 
 
@@ -77,7 +80,7 @@ def config(resolution, mode: str, lens: str) -> dict:
            "azimuth_deg": {"uniform": [0, 360]}}
     if LENSES[lens] is not None:
         cam["distortion"] = LENSES[lens]
-    if lens in ("fisheye", "pinhole_wide"):
+    if lens in ("fisheye", "fisheye_drawn", "pinhole_wide"):
         cam["focal_length_mm"] = WIDE_LENS_MM
     render = {"resolution": [W, H], "outputs": ["depth", "instance", "semantic"]}
     if mode == "draft":
