@@ -451,6 +451,45 @@ def test_killed_worker_corrupts_nothing_and_resume_completes(existing, tmp_path)
     same_frames(existing[0], out, range(6))
 
 
+def test_a_worker_killed_while_writing_leaves_no_temporaries(tmp_path):
+    """The race behind test_killed_worker_corrupts_nothing_and_resume_completes, made deterministic: a
+    worker dies with a frame half written (the writer's staged temporaries on disk); the pool removes
+    them before the frame is handed out again, and leaves other frames' files alone."""
+    from synthblend.core.config import config_from_dict
+    from synthblend.runners.pool import LocalPool, _PoolRun, _Worker
+
+    out = tmp_path / "ds"
+    stale = [out / "rgb" / ".000003.png.4242.0a1b2c3d.tmp", out / "depth" / ".000003.exr.4242.deadbeef.tmp"]
+    other = out / "rgb" / ".000004.png.4343.01234567.tmp"        # another worker's frame in flight
+    for f in [*stale, other]:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"partial")
+
+    class Proc:
+        exitcode = -9
+
+        def join(self, timeout=None):
+            pass
+
+    class Conn:
+        def poll(self):
+            return False
+
+        def close(self):
+            pass
+
+    cfg = config_from_dict({"frames": 6, "scene": {"objects": [{"primitive": "cube"}]}})
+    run = _PoolRun(LocalPool(cfg, out, workers=2), list(range(6)), None)
+    run.stopping = True                      # no replacement worker is started by this test
+    w = _Worker(0, Proc(), Conn(), ready=True, current=[3])
+    run.workers[0] = w
+    run.open.add(3)
+    run.bury(w)
+    assert not any(f.exists() for f in stale)
+    assert other.exists()
+    assert 3 in run.res.failed                # stopping: given up, reported (a retry otherwise)
+
+
 @pytest.mark.render
 def test_disk_full_is_a_clear_error_and_leaves_no_partial_frame(existing, tmp_path):
     """A tiny tmpfs fills up mid-run: exit 2, one line saying so, no partial frame; after making

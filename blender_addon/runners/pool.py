@@ -362,6 +362,9 @@ class _PoolRun(RunControl):
         if w.exited or w.proc.exitcode == 0:
             return
         why = f"worker {w.wid} died (exit code {w.proc.exitcode}); its log: {self.logs / f'worker-{w.wid}.log'}"
+        if w.current:       # a frame it was writing when it died left its temporaries: gone before a retry
+            from ..dataset.outdir import remove_stale_temporaries
+            remove_stale_temporaries(self.pool.out_dir, list(w.current))
         self.requeue_lost(w.current, why)
         if not self.todo or self.stopping:
             return
