@@ -300,6 +300,8 @@ def remove_stale_temporaries(out: Path, frames) -> int:
     in the frame folders). Only frames this run will render: concurrent shards never share one.
     Folders that are links are not entered."""
     todo = frames if isinstance(frames, (Frames, range, set, frozenset)) else set(frames)
+    if not todo:
+        return 0
     folders = [Path(out) / sub for sub in layout.FRAME_DIRS]
     for o in FILE_OUTPUTS:                     # per-object outputs: <folder>/NNNNNN/ of the frames to render
         d = Path(out) / o.folder

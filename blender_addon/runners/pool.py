@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dataset.outdir import remove_stale_temporaries
 from .control import RunControl
 from .frame_loop import DONE, INPUT_ERROR, RunResult, frame_loop, open_renderer
 from .parent_watch import die_with_parent, watch_parent
@@ -362,9 +363,7 @@ class _PoolRun(RunControl):
         if w.exited or w.proc.exitcode == 0:
             return
         why = f"worker {w.wid} died (exit code {w.proc.exitcode}); its log: {self.logs / f'worker-{w.wid}.log'}"
-        if w.current:       # a frame it was writing when it died left its temporaries: gone before a retry
-            from ..dataset.outdir import remove_stale_temporaries
-            remove_stale_temporaries(self.pool.out_dir, list(w.current))
+        remove_stale_temporaries(self.pool.out_dir, w.current or ())   # what it was writing: gone before a retry
         self.requeue_lost(w.current, why)
         if not self.todo or self.stopping:
             return
