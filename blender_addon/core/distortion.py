@@ -112,35 +112,21 @@ def opencv_newton(xd, yd, c, iters: int = 12):
     :func:`undistort_normalized`, damped and checked per point, is the way). Several times faster
     where it converges (a lens that passes :func:`check_invertible`, within its image)."""
     k1, k2, p1, p2, k3, k4, k5, k6 = c
-
-    def radial(r2):
-        a = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        b = 1 + r2 * (k4 + r2 * (k5 + r2 * k6))
-        return a, b, a / b
-
     with np.errstate(all="ignore"):
-        g0 = radial(xd * xd + yd * yd)[2]
+        r2 = xd * xd + yd * yd
+        g0 = (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)))
         s0 = np.where((g0 > 0.5) & (g0 < 2.0), 1.0 / g0, 1.0)
         x, y = xd * s0, yd * s0
         for _ in range(iters):
-            xx, yy, xy = x * x, y * y, x * y
-            r2 = xx + yy
-            a, b, g = radial(r2)
-            dg2 = 2 * ((k1 + r2 * (2 * k2 + 3 * k3 * r2)) * b - a * (k4 + r2 * (2 * k5 + 3 * k6 * r2))) / (b * b)
-            ex = x * g + 2 * p1 * xy + p2 * (r2 + 2 * xx) - xd
-            ey = y * g + p1 * (r2 + 2 * yy) + 2 * p2 * xy - yd
-            j11 = g + xx * dg2 + 2 * p1 * y + 6 * p2 * x
-            j12 = xy * dg2 + 2 * (p1 * x + p2 * y)
-            j22 = g + yy * dg2 + 6 * p1 * y + 2 * p2 * x
-            det = j11 * j22 - j12 * j12
-            sx, sy = (j22 * ex - j12 * ey) / det, (j11 * ey - j12 * ex) / det
+            px, py, j11, j12, j21, j22 = _opencv_jacobian(x, y, c)
+            ex, ey = px - xd, py - yd
+            det = j11 * j22 - j12 * j21
+            sx, sy = (j22 * ex - j12 * ey) / det, (j11 * ey - j21 * ex) / det
             x, y = x - sx, y - sy
             if max(np.max(np.abs(sx)), np.max(np.abs(sy))) < 1e-14:
                 break
-        r2 = x * x + y * y
-        g = radial(r2)[2]
-        res = np.maximum(np.abs(x * g + 2 * p1 * x * y + p2 * (r2 + 2 * x * x) - xd),
-                         np.abs(y * g + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y - yd))
+        px, py, *_ = _opencv_terms(x, y, c)
+        res = np.maximum(np.abs(px - xd), np.abs(py - yd))
     if not np.all(res < TOL):
         return None
     return np.stack([x, y], -1)
