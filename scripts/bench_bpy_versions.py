@@ -16,6 +16,12 @@ Cycles seeds, and records each render's wall time (``bpy.ops.render.render``, EX
 the process's user+system CPU time. The two versions' processes are interleaved ``--repeat`` times;
 medians are printed.
 
+``--materials``: ``factory`` (the issue's script as written) creates each material with
+``bpy.data.materials.new()`` and nothing else. That is not the same scene in both versions: in 5.0 a new
+material always has a node tree with a Principled BSDF, in 4.2 it has no node tree and Cycles shades it
+as a plain diffuse surface. ``principled`` and ``diffuse`` give both versions the same node tree
+(``use_nodes = True`` on 4.2; a Diffuse BSDF in place of the Principled one) so that only Cycles differs.
+
 Quality at equal samples is measured without a reference: the two renders of a frame differ only in
 their noise, so half their mean squared difference estimates the noise of one render against the
 converged image (``noise PSNR`` = PSNR of the pair + 3.01 dB, 8-bit sRGB). Whether both versions
@@ -58,6 +64,14 @@ im.file_format = "OPEN_EXR_MULTILAYER"; im.color_depth = "32"; im.exr_codec = "N
 def add(name, verts, faces, idx):
     me = bpy.data.meshes.new(name); me.from_pydata(verts, [], faces)
     mat = bpy.data.materials.new(name); me.materials.append(mat)
+    if args["materials"] != "factory":
+        mat.use_nodes = True      # 4.2 then builds the Principled BSDF tree that 5.0 builds by itself
+        if args["materials"] == "diffuse":
+            nt = mat.node_tree
+            for n in [n for n in nt.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"]:
+                nt.nodes.remove(n)
+            o = next(n for n in nt.nodes if n.bl_idname == "ShaderNodeOutputMaterial")
+            nt.links.new(nt.nodes.new("ShaderNodeBsdfDiffuse").outputs[0], o.inputs["Surface"])
     ob = bpy.data.objects.new(name, me); sc.collection.objects.link(ob); ob.pass_index = idx
     return ob
 obs = [add(f"m{i}", m["v"], m["f"], i + 1) for i, m in enumerate(args["meshes"])]
@@ -130,7 +144,7 @@ def meshes() -> list[dict]:
 def run_driver(python: str, out: Path, settings: list[dict], a, mesh_list) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     args = {"resolution": a.resolution, "frames": a.frames, "settings": settings, "out": str(out),
-            "meshes": mesh_list}
+            "meshes": mesh_list, "materials": a.materials}
     (out / "args.json").write_text(json.dumps(args))
     p = subprocess.run([python, "-c", DRIVER, str(out / "args.json")], capture_output=True, text=True)
     for line in p.stdout.splitlines():
@@ -161,6 +175,10 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=2)
     ap.add_argument("--samples", type=int, nargs="+", default=[8, 16, 32])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--materials", choices=["factory", "principled", "diffuse"], default="factory",
+                    help="factory: bpy.data.materials.new() as is (5.0: a Principled BSDF node tree; 4.2: no "
+                         "nodes, which Cycles renders as plain diffuse); principled / diffuse: that node tree "
+                         "in both versions")
     a = ap.parse_args(argv)
     mesh_list = meshes()
     versions = {"4.2": (a.python42, [None]), "5.0": (a.python50, [None, "BLUE_NOISE"])}
@@ -185,7 +203,8 @@ def main(argv=None) -> int:
                     row["first"].append(res["first_frame_s"])
                     row["import"].append(res["import_bpy_s"])
     W, H = a.resolution
-    print(f"\nplain bpy, {W}x{H}, adaptive 0.01, no denoising, {a.frames} frames x 2 seeds, {a.repeat} "
+    print(f"\nplain bpy, {W}x{H}, materials {a.materials}, adaptive 0.01, no denoising, {a.frames} frames x "
+          f"2 seeds, {a.repeat} "
           "interleaved runs per version; medians per frame")
     print("noise PSNR: PSNR of one render against the converged image, estimated from two renders with "
           "different seeds (MSE/2, +3.01 dB); 8-bit sRGB")

@@ -148,8 +148,8 @@ def main(argv=None) -> int:
                            env=dict(os.environ, PYTHONPATH=new_path), capture_output=True, text=True)
         res[f"{name}_verify_rc"] = v.returncode
         res[f"{name}_resolved"] = {k: json.loads((a.out / name / "dataset.json").read_text())["config"]["render"].get(k)
-                                   for k in ("samples", "adaptive_threshold", "denoise", "denoise_prefilter",
-                                             "max_bounces")}
+                                   for k in ("samples", "adaptive_threshold", "adaptive_min_samples", "denoise",
+                                             "denoise_prefilter", "max_bounces")}
     old, new = open_dataset(a.out / "old"), open_dataset(a.out / "new")
     none = [None] * len(old)
     ref_o, ref_n = (open_dataset(ref_dirs[k]) if a.ref_samples else none for k in ("old", "new"))

@@ -48,7 +48,10 @@ ASSETS = ROOT / "scene_assets"
 # "max_bounces", which sets the bounce limits as synthblend's presets do) on top of BASE.
 BASE = {"samples": 64, "adaptive_threshold": 0.01, "use_denoising": True, "denoising_prefilter": "ACCURATE",
         "denoising_quality": "HIGH", "use_light_tree": True, "use_guiding": False, "max_bounces": 12,
-        "sampling_pattern": "TABULATED_SOBOL", "threads": 0, "tile_size": 2048}   # 5.0's factory value, as rendered
+        "sampling_pattern": "TABULATED_SOBOL", "threads": 0, "tile_size": 2048,   # 5.0's factory value, as rendered
+        # Cycles' factory values of the keys below (any other scene.cycles attribute may be a candidate too)
+        "adaptive_min_samples": 0, "sample_clamp_direct": 0.0, "sample_clamp_indirect": 10.0, "blur_glossy": 1.0}
+_SPECIAL = ("samples", "adaptive_threshold", "use_denoising", "max_bounces", "threads", "tile_size")
 CANDIDATES: dict[str, dict] = {
     "old standard (64 spp, dn)": {},
     "old draft (16 spp, a0.05, 4 b)": {"samples": 16, "adaptive_threshold": 0.05, "max_bounces": 4},
@@ -99,9 +102,9 @@ def _apply(scene, settings: dict, threads_default: int) -> None:
     if s["adaptive_threshold"] > 0:
         cyc.adaptive_threshold = s["adaptive_threshold"]
     cyc.use_denoising = s["use_denoising"]
-    for k in ("denoising_prefilter", "denoising_quality", "use_light_tree", "use_guiding", "sampling_pattern"):
-        if hasattr(cyc, k):
-            setattr(cyc, k, s[k])
+    for k, v in s.items():
+        if k not in _SPECIAL and hasattr(cyc, k):
+            setattr(cyc, k, v)
     for k, v in light_paths(s["max_bounces"]).items():
         setattr(cyc, k, v)
     cyc.caustics_reflective = cyc.caustics_refractive = s["max_bounces"] >= 12

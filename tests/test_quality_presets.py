@@ -96,3 +96,30 @@ def test_an_unknown_denoise_prefilter_is_a_config_error(tmp_path):
     cfg = write_config(tmp_path / "c.yaml", dict(SCENE, render=dict(SCENE["render"], denoise_prefilter="max")))
     r = run_cli("check", cfg)
     assert r.returncode == 2 and "render.denoise_prefilter" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("render, threshold, min_samples", [
+    ({}, PRESETS["standard"]["adaptive_threshold"], PRESETS["standard"]["adaptive_min_samples"]),
+    ({"adaptive_min_samples": 0}, PRESETS["standard"]["adaptive_threshold"], 0),
+    ({"quality": "final", "adaptive_min_samples": 40}, PRESETS["final"]["adaptive_threshold"], 40),
+])
+def test_adaptive_min_samples_reaches_cycles(render, threshold, min_samples):
+    """``render.adaptive_min_samples`` is resolved from the preset unless set, and set on Cycles with the
+    threshold; 0 leaves Cycles its automatic minimum."""
+    from synthblend.engine.scene import SceneBuilder
+
+    cfg = config_from_dict(dict(SCENE, render=dict(SCENE["render"], **render)))
+    assert cfg.data["render"]["adaptive_min_samples"] == min_samples
+    b = SceneBuilder(cfg, log=lambda *a: None)
+    b.build()
+    cyc = b.scene.cycles
+    assert cyc.use_adaptive_sampling
+    assert cyc.adaptive_threshold == pytest.approx(threshold)
+    assert cyc.adaptive_min_samples == min_samples
+
+
+def test_a_negative_adaptive_min_samples_is_a_config_error(tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", dict(SCENE, render=dict(SCENE["render"], adaptive_min_samples=-1)))
+    r = run_cli("check", cfg)
+    assert r.returncode == 2 and "render.adaptive_min_samples" in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -256,12 +256,15 @@ SCHEMA = Section({
     "render": Section({
         "resolution": V("resolution", [640, 480], doc="[width, height] in pixels"),
         "quality": V("str", "standard", allowed=QUALITIES,
-                     doc="preset for samples, adaptive_threshold, denoise, denoise_prefilter, max_bounces "
-                         "(core/quality.py)"),
+                     doc="preset for samples, adaptive_threshold, adaptive_min_samples, denoise, "
+                         "denoise_prefilter, max_bounces (core/quality.py)"),
         "samples": V("int", None, min=1, max=16_777_216, doc="Cycles samples for RGB (default: from quality)"),
         "denoise": V("bool", None,
                      doc="OpenImageDenoise on RGB (default: from quality; skipped where Blender lacks it)"),
         "adaptive_threshold": V("float", None, min=0, doc="Cycles adaptive sampling noise threshold; 0 = off"),
+        "adaptive_min_samples": V("int", None, min=0, max=16_777_216,
+                                  doc="samples every pixel gets before adaptive sampling may stop it (default: "
+                                      "from quality); 0 = Cycles' automatic, ceil(16 / threshold^0.3)"),
         "denoise_prefilter": V("str", None, allowed=DENOISE_PREFILTERS,
                                doc="accurate | fast | none: how OpenImageDenoise cleans its albedo and normal "
                                    "guides (default: from quality; none skips it, docs/performance.md)"),

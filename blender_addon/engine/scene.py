@@ -145,6 +145,7 @@ class SceneBuilder:
         cyc.use_adaptive_sampling = q["adaptive_threshold"] > 0
         if q["adaptive_threshold"] > 0:
             cyc.adaptive_threshold = q["adaptive_threshold"]
+            cyc.adaptive_min_samples = q["adaptive_min_samples"]
         for k, v in quality.light_paths(q["max_bounces"]).items():
             setattr(cyc, k, v)
         cyc.caustics_reflective = cyc.caustics_refractive = q["max_bounces"] >= 12
