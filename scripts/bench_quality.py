@@ -74,6 +74,11 @@ CANDIDATES: dict[str, dict] = {
     "32 spp, dn, tile 64": {"samples": 32, "tile_size": 64},
     "32 spp, dn, 1 thread": {"samples": 32, "threads": 1},
     "16 spp, dn, 8 bounces": {"samples": 16, "max_bounces": 8},
+    # adaptive sampling with an explicit minimum (Cycles' automatic one is 64 samples at 0.01)
+    "16-64 spp, a0.025 (standard)": {"samples": 64, "adaptive_threshold": 0.025, "adaptive_min_samples": 16},
+    "16-64 spp, a0.02": {"samples": 64, "adaptive_threshold": 0.02, "adaptive_min_samples": 16},
+    "16-96 spp, a0.014": {"samples": 96, "adaptive_threshold": 0.014, "adaptive_min_samples": 16},
+    "12-128 spp, a0.02": {"samples": 128, "adaptive_threshold": 0.02, "adaptive_min_samples": 12},
 }
 REFERENCE = {"samples": 1024, "adaptive_threshold": 0.0, "use_denoising": False}
 
@@ -102,8 +107,11 @@ def _apply(scene, settings: dict, threads_default: int) -> None:
     if s["adaptive_threshold"] > 0:
         cyc.adaptive_threshold = s["adaptive_threshold"]
     cyc.use_denoising = s["use_denoising"]
+    unknown = [k for k in settings if k not in _SPECIAL and not hasattr(cyc, k)]
+    if unknown:
+        raise SystemExit(f"bench_quality: no scene.cycles attribute {unknown} in this Blender")
     for k, v in s.items():
-        if k not in _SPECIAL and hasattr(cyc, k):
+        if k not in _SPECIAL and hasattr(cyc, k):   # a BASE key this Blender lacks is skipped
             setattr(cyc, k, v)
     for k, v in light_paths(s["max_bounces"]).items():
         setattr(cyc, k, v)
