@@ -322,7 +322,7 @@ def project(K, world2cam, P, dist=None) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------------- invertibility check
 
-def _border_pixels(width: int, height: int, n: int) -> np.ndarray:
+def border_pixels(width: int, height: int, n: int) -> np.ndarray:
     """Points along the image's outer edge (pixel corners, [-0.5, W - 0.5] x [-0.5, H - 0.5]),
     counter-clockwise in (u, v) order: top, right, bottom, left."""
     u = np.linspace(-0.5, width - 0.5, n)
@@ -335,7 +335,7 @@ def _border_pixels(width: int, height: int, n: int) -> np.ndarray:
 
 
 def _check_opencv(K, width, height, c, n) -> str | None:
-    b = pixels_to_distorted(_border_pixels(width, height, n), K)
+    b = pixels_to_distorted(border_pixels(width, height, n), K)
     xb = opencv_newton(b[:, 0], b[:, 1], c)
     if xb is None:                            # the damped inverse decides (NaN: no inverse)
         xb = undistort_normalized(b, {"model": "opencv", **dict(zip(MODELS["opencv"], c, strict=True))})

@@ -96,18 +96,21 @@ def ray_cosines(K, width: int, height: int, dist=None, offset=(0.0, 0.0)) -> np.
     step = grid_px(K)
     tu, Au = _cubic(W, step)
     tv, Av = _cubic(H, step)
-    xd, yd = _distorted(K, (tu + offset[0])[None, :], (tv + offset[1])[:, None])
-    xd, yd = np.broadcast_arrays(xd, yd)
-    xy = opencv_newton(xd, yd, coefficients(dist))
-    if xy is None:                        # not converged everywhere: the damped, checked inverse
-        xy = undistort_normalized(np.stack([xd, yd], -1), dist)
-    c = 1.0 / np.sqrt(1.0 + xy[..., 0] ** 2 + xy[..., 1] ** 2)
+    c = _opencv_cosines(K, tu + offset[0], tv + offset[1], dist, newton=True)
     if not np.all(np.isfinite(c)):        # a node without an inverse: every pixel exactly instead
-        xd, yd = _distorted(K, u[None, :], v[:, None])
-        xd, yd = np.broadcast_arrays(xd, yd)
-        xy = undistort_normalized(np.stack([xd, yd], -1), dist)
-        return 1.0 / np.sqrt(1.0 + xy[..., 0] ** 2 + xy[..., 1] ** 2)
+        return _opencv_cosines(K, u, v, dist, newton=False)
     return _interpolate(c, Av, Au)
+
+
+def _opencv_cosines(K, u: np.ndarray, v: np.ndarray, dist, newton: bool) -> np.ndarray:
+    """(len(v) x len(u)) exact cosines of the pixels u x v (distorted pixels): the undistorted rays
+    by :func:`~.distortion.opencv_newton` where ``newton`` and it converges everywhere, else by the
+    damped, checked :func:`~.distortion.undistort_normalized` (NaN where a pixel has no inverse)."""
+    xd, yd = np.broadcast_arrays(*_distorted(K, u[None, :], v[:, None]))
+    xy = opencv_newton(xd, yd, coefficients(dist)) if newton else None
+    if xy is None:
+        xy = undistort_normalized(np.stack([xd, yd], -1), dist)
+    return 1.0 / np.sqrt(1.0 + xy[..., 0] ** 2 + xy[..., 1] ** 2)
 
 
 def _cubic_at(x: np.ndarray, x0: float, h: float, f: np.ndarray) -> np.ndarray:

@@ -108,9 +108,9 @@ def back_plane_pose(camera, distance: float) -> tuple[np.ndarray, tuple[float, f
     W, H = camera.resolution
     dist = getattr(camera, "distortion", None)
     if dist:    # the undistorted rays of the image's outline (a barrel lens sees past the pinhole's corners)
-        from ..distortion import _border_pixels, undistort_pixels
+        from ..distortion import border_pixels, undistort_pixels
 
-        xy = undistort_pixels(_border_pixels(int(W), int(H), 257), camera.K, dist)
+        xy = undistort_pixels(border_pixels(int(W), int(H), 257), camera.K, dist)
         xy = np.clip(xy[np.isfinite(xy[:, 0])], -BACK_PLANE_MAX_TAN, BACK_PLANE_MAX_TAN) * depth
     else:
         Kinv = np.linalg.inv(camera.K)
