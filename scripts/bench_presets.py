@@ -18,9 +18,11 @@ compared. Then for the last run of each:
 * ``synthblend verify`` (the ray-cast check of depth, instance, semantic against the dataset's own
   K, poses and meshes) must pass;
 * depth, instance and semantic must be identical, file for file, between old and new;
-* each frame's rgb is compared (PSNR, 8-bit) with a reference of the same frame rendered by the new
-  code at ``--ref-samples`` samples, no adaptive sampling, no denoising (cached in ``--out``;
-  ``--ref-samples 0``: no reference, no PSNR).
+* each frame's rgb is compared (PSNR, 8-bit) with a reference of the same frame rendered by the same
+  side's code and interpreter at ``--ref-samples`` samples, no adaptive sampling, no denoising (cached in
+  ``--out``; one shared reference when the old side is ``HEAD`` in the same interpreter; an older
+  revision may develop colour differently, e.g. before auto exposure, so the new code's reference would
+  not fit it; ``--ref-samples 0``: no reference, no PSNR).
 
 Besides wall time it reports the CPU seconds (user + system) of each run's process tree: on a machine
 shared with other work the wall-time ratio is noisy, the CPU-time ratio much less so.
@@ -45,12 +47,19 @@ ASSETS = ROOT / "scene_assets"
 def export_old(rev: str, dest: Path) -> Path:
     """``blender_addon/`` of ``rev`` as an importable ``synthblend`` package under ``dest``."""
     pkg = dest / "synthblend"
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", rev], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    stamp = dest / "REVISION"
+    if pkg.exists() and (not stamp.exists() or stamp.read_text() != commit):   # another revision's export
+        import shutil
+        shutil.rmtree(pkg)
     if not pkg.exists():
         dest.mkdir(parents=True, exist_ok=True)
         tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "blender_addon"], check=True,
                              capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=tar, check=True)
         (dest / "blender_addon").rename(pkg)
+        stamp.write_text(commit)
     return dest
 
 
@@ -122,16 +131,20 @@ def main(argv=None) -> int:
     paths = {"old": old_path, "new": new_path}
     walls: dict = {"old": [], "new": []}
     cpus: dict = {"old": [], "new": []}
-    # each side's frames are compared with a reference rendered by its own Blender (two Cycles
-    # versions converge to slightly different images); one reference when both use one interpreter
+    # each side's frames are compared with a reference rendered by its own code and Blender: two Cycles
+    # versions converge to slightly different images, and an older revision may develop its colour
+    # differently (before auto exposure, say); one reference when both sides are this code's HEAD in
+    # one interpreter
     ref_dirs = {}
+    one_ref = a.old_python == a.new_python and a.old_rev == "HEAD"
     try:
         for name in ("old", "new"):
-            tag = "" if a.old_python == a.new_python else f"_{name}"
+            tag = "" if one_ref else f"_{name}" + (f"_{a.old_rev}" if name == "old" else "")
             ref_dirs[name] = a.out / f"ref_{W}x{H}_{a.ref_samples}_{a.frames}{tag}"
             if a.ref_samples and not (ref_dirs[name] / "meta").is_dir():
                 print(f"reference ({name}): {a.ref_samples} samples ...", flush=True)
-                render(new_path, ref_cfg, ref_dirs[name], pythons[name])
+                render(new_path if one_ref or name == "new" else paths[name], ref_cfg, ref_dirs[name],
+                       pythons[name])
         for k in range(a.repeat):
             for name in ("old", "new"):
                 w, c = render(paths[name], cfgs[name], a.out / name, pythons[name])
