@@ -75,10 +75,15 @@ CANDIDATES: dict[str, dict] = {
     "32 spp, dn, 1 thread": {"samples": 32, "threads": 1},
     "16 spp, dn, 8 bounces": {"samples": 16, "max_bounces": 8},
     # adaptive sampling with an explicit minimum (Cycles' automatic one is 64 samples at 0.01)
-    "16-64 spp, a0.025 (standard)": {"samples": 64, "adaptive_threshold": 0.025, "adaptive_min_samples": 16},
+    "16-64 spp, a0.025 (12-03 std)": {"samples": 64, "adaptive_threshold": 0.025, "adaptive_min_samples": 16},
     "16-64 spp, a0.02": {"samples": 64, "adaptive_threshold": 0.02, "adaptive_min_samples": 16},
     "16-96 spp, a0.014": {"samples": 96, "adaptive_threshold": 0.014, "adaptive_min_samples": 16},
     "12-128 spp, a0.02": {"samples": 128, "adaptive_threshold": 0.02, "adaptive_min_samples": 12},
+    # the denoiser's guides taken as they are (prefilter NONE) and a cap of 128
+    "16-128 spp, a0.015, pf none (standard)": {"samples": 128, "adaptive_threshold": 0.015,
+                                               "adaptive_min_samples": 16, "denoising_prefilter": "NONE"},
+    "16-128 spp, a0.013, pf none": {"samples": 128, "adaptive_threshold": 0.013, "adaptive_min_samples": 16,
+                                    "denoising_prefilter": "NONE"},
 }
 REFERENCE = {"samples": 1024, "adaptive_threshold": 0.0, "use_denoising": False}
 
@@ -115,7 +120,8 @@ def _apply(scene, settings: dict, threads_default: int) -> None:
             setattr(cyc, k, v)
     for k, v in light_paths(s["max_bounces"]).items():
         setattr(cyc, k, v)
-    cyc.caustics_reflective = cyc.caustics_refractive = s["max_bounces"] >= 12
+    for k in ("caustics_reflective", "caustics_refractive"):   # synthblend's rule unless a candidate sets it
+        setattr(cyc, k, settings[k] if k in settings else s["max_bounces"] >= 12)
     cyc.use_auto_tile = s["tile_size"] < 2048
     cyc.tile_size = s["tile_size"]
     threads = s["threads"] or threads_default
@@ -231,10 +237,13 @@ def plot(rows: list[dict], per_scene: dict, path: Path, title: str, xlabel: str)
     front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["t"])
     ax.plot([r["t"] for r in front], [r["psnr_mean"] for r in front], "k.-",
             label="mean over scenes: Pareto front")
-    for r in rows:
-        if r["pareto"] or r["name"].startswith("old") or r.get("preset"):
-            ax.annotate(r.get("preset") or r["name"], (r["t"], r["psnr_mean"]), fontsize=7,
-                        xytext=(4, -3), textcoords="offset points")
+    labelled = sorted((r for r in rows if r["pareto"] or r["name"].startswith("old") or r.get("preset")),
+                      key=lambda r: r["t"])
+    for k, r in enumerate(labelled):             # three heights in turn: neighbours' labels don't overlap
+        if not r["pareto"]:
+            ax.plot([r["t"]], [r["psnr_mean"]], "kx", ms=5)     # a mean off the front
+        ax.annotate(r.get("preset") or r["name"], (r["t"], r["psnr_mean"]), fontsize=7,
+                    xytext=(6, (-11, 5, 17)[k % 3]), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel(f"render {xlabel} per frame, s (log)")
     ax.set_ylabel("PSNR vs reference, dB (8-bit sRGB)")
@@ -278,7 +287,7 @@ def main(argv=None) -> int:
     if a.candidates_json:
         cands.update(json.loads(a.candidates_json.read_text()))
     configs = scene_configs(a.resolution)
-    t0 = time.perf_counter()
+    t0, rendered = time.perf_counter(), False
     rows: dict[str, dict] = {n: {"name": n, "settings": s, "seconds": [], "cpu": [], "psnr": [], "ssim": []}
                              for n, s in cands.items()}
     per_scene: dict[str, list] = {}
@@ -301,6 +310,7 @@ def main(argv=None) -> int:
             if p.returncode != 0:
                 raise SystemExit(f"bench_quality: driver failed for {scene}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
             done = list(cands)
+            rendered = True
         else:
             print(f"{scene}: reusing the finished run in {out}", flush=True)
         from PIL import Image
@@ -341,7 +351,7 @@ def main(argv=None) -> int:
     table.sort(key=lambda r: r["t"])
     total = time.perf_counter() - t0
     title = (f"{', '.join(a.scenes)} at {W}x{H}, {a.frames} frame(s) each, {a.device.upper()}; "
-             f"reference {a.ref_samples} spp; {total / 60:.1f} min")
+             f"reference {a.ref_samples} spp" + (f"; {total / 60:.1f} min" if rendered else ""))
     print(f"\nquality per second: {title}")
     print("  s/frame, CPU s = mean render-stage wall / CPU (user+system, all threads) seconds per frame over the "
           "scene-frames; PSNR/SSIM: mean (worst)")
