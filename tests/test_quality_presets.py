@@ -78,10 +78,14 @@ def test_no_preset_changes_the_ground_truth(tmp_path):
 @pytest.mark.render
 @pytest.mark.parametrize("prefilter", ["accurate", "fast", "none"])
 def test_denoise_prefilter_reaches_cycles_and_dataset_json(prefilter):
-    """``render.denoise_prefilter`` is resolved (presets: accurate) and set on Cycles' denoiser."""
+    """``render.denoise_prefilter`` is resolved (standard: none; draft, final: accurate) and set on
+    Cycles' denoiser."""
     from synthblend.engine.scene import SceneBuilder
 
-    assert config_from_dict(SCENE).data["render"]["denoise_prefilter"] == "accurate"
+    assert config_from_dict(SCENE).data["render"]["denoise_prefilter"] == "none"
+    for q, want in (("draft", "accurate"), ("final", "accurate")):
+        assert config_from_dict(dict(SCENE, render=dict(SCENE["render"], quality=q))).data["render"][
+            "denoise_prefilter"] == want
     cfg = config_from_dict(dict(SCENE, render=dict(SCENE["render"], denoise_prefilter=prefilter)))
     assert cfg.data["render"]["denoise_prefilter"] == prefilter
     b = SceneBuilder(cfg, log=lambda *a: None)

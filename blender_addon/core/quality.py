@@ -10,19 +10,23 @@ with 1 sample and no bounces (the ground-truth-only fast path, see :func:`gt_onl
 The values come from the quality-per-second benchmark (``scripts/bench_quality.py``, docs/performance.md).
 With OpenImageDenoise on, the time is path tracing and the quality comes from the samples. Standard
 is adaptive: every pixel gets 16 samples, then Cycles stops each one whose noise estimate falls below
-0.025, up to 64. On the demo scene at 320x240 that costs what 32 plain samples cost and gains 0.6 dB
-of PSNR against a 1024-sample reference (1.3 dB on the textured scene, for 1.2x the time). Cycles'
-automatic minimum (``adaptive_min_samples: 0``, ceil(16 / threshold^0.3) samples: 64 at 0.01)
-would stop nothing below 64 samples; below 16 samples its noise estimate stops too early on some
-frames (measured at 12, 128 samples, threshold 0.02: a textured frame lost 1.8 dB against 16).
+0.015, up to 128. Its denoiser takes the albedo and normal guides as they are (prefilter ``none``:
+OpenImageDenoise then treats them as noisy) instead of denoising them first (``accurate``, two more
+denoiser passes, about 0.5 CPU s a frame at 320x240 for at most 0.2 dB). On the demo scene at
+320x240, 8 frames against a 1024-sample reference, that reaches 53.6 dB PSNR in 0.62-0.64x the
+whole-process time of the 64-sample standard before issue 18 (54.1 dB; the standard's worst frame is
+better, 52.4 against 51.9 dB), and 49.6 dB on the textured scene (49.4 dB). Cycles' automatic
+minimum (``adaptive_min_samples: 0``, ceil(16 / threshold^0.3) samples: 64 at 0.01) would stop
+nothing below 64 samples; below 16 samples its noise estimate stops too early on some frames
+(measured at 12, 128 samples, threshold 0.02: a textured frame lost 1.8 dB against 16).
 """
 from __future__ import annotations
 
 PRESETS = {
     "draft": {"samples": 16, "adaptive_threshold": 0.05, "adaptive_min_samples": 0, "denoise": True,
               "denoise_prefilter": "accurate", "max_bounces": 4},
-    "standard": {"samples": 64, "adaptive_threshold": 0.025, "adaptive_min_samples": 16, "denoise": True,
-                 "denoise_prefilter": "accurate", "max_bounces": 12},
+    "standard": {"samples": 128, "adaptive_threshold": 0.015, "adaptive_min_samples": 16, "denoise": True,
+                 "denoise_prefilter": "none", "max_bounces": 12},
     "final": {"samples": 256, "adaptive_threshold": 0.005, "adaptive_min_samples": 0, "denoise": True,
               "denoise_prefilter": "accurate", "max_bounces": 24},
 }
