@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Quality per second: frame time against image quality (PSNR, SSIM vs a 1024-sample reference).
 
-    python scripts/bench_quality.py --out /tmp/bq                 # 160x120; estimated 5 min on 2 idle cores
+    python scripts/bench_quality.py --out /tmp/bq                 # 160x120; 3.3 min on 2 idle cores
     python scripts/bench_quality.py --out /tmp/bq --resolution 320 240   # about 4x that
     python scripts/bench_quality.py --out /tmp/bq --device gpu    # the same on a CUDA/OptiX machine
 
