@@ -13,7 +13,7 @@ is adaptive: every pixel gets 16 samples, then Cycles stops each one whose noise
 0.015, up to 128. Its denoiser takes the albedo and normal guides as they are (prefilter ``none``:
 OpenImageDenoise then treats them as noisy) instead of denoising them first (``accurate``, two more
 denoiser passes, about 0.5 CPU s a frame at 320x240 for at most 0.2 dB). On the demo scene at
-320x240, 8 frames against a 1024-sample reference, that reaches 53.6 dB PSNR in 0.62-0.64x the
+320x240, 8 frames against a 1024-sample reference, that reaches 53.6 dB PSNR in 0.62-0.65x the
 whole-process time of the 64-sample standard before issue 18 (54.1 dB; the standard's worst frame is
 better, 52.4 against 51.9 dB), and 49.6 dB on the textured scene (49.4 dB). Cycles' automatic
 minimum (``adaptive_min_samples: 0``, ceil(16 / threshold^0.3) samples: 64 at 0.01) would stop
