@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,6 @@ def export_old(rev: str, dest: Path) -> Path:
                             text=True).stdout.strip()
     stamp = dest / "REVISION"
     if pkg.exists() and (not stamp.exists() or stamp.read_text() != commit):   # another revision's export
-        import shutil
         shutil.rmtree(pkg)
     if not pkg.exists():
         dest.mkdir(parents=True, exist_ok=True)
@@ -143,8 +143,7 @@ def main(argv=None) -> int:
             ref_dirs[name] = a.out / f"ref_{W}x{H}_{a.ref_samples}_{a.frames}{tag}"
             if a.ref_samples and not (ref_dirs[name] / "meta").is_dir():
                 print(f"reference ({name}): {a.ref_samples} samples ...", flush=True)
-                render(new_path if one_ref or name == "new" else paths[name], ref_cfg, ref_dirs[name],
-                       pythons[name])
+                render(paths["new"] if one_ref else paths[name], ref_cfg, ref_dirs[name], pythons[name])
         for k in range(a.repeat):
             for name in ("old", "new"):
                 w, c = render(paths[name], cfgs[name], a.out / name, pythons[name])
