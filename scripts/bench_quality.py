@@ -51,7 +51,10 @@ BASE = {"samples": 64, "adaptive_threshold": 0.01, "use_denoising": True, "denoi
         "sampling_pattern": "TABULATED_SOBOL", "threads": 0, "tile_size": 2048,   # 5.0's factory value, as rendered
         # Cycles' factory values of the keys below (any other scene.cycles attribute may be a candidate too)
         "adaptive_min_samples": 0, "sample_clamp_direct": 0.0, "sample_clamp_indirect": 10.0, "blur_glossy": 1.0}
-_SPECIAL = ("samples", "adaptive_threshold", "use_denoising", "max_bounces", "threads", "tile_size")
+# "film_exposure_ev": true sets Cycles' film exposure to 2 ** (the frame's reference EV) and divides it out
+# of the colour afterwards: adaptive sampling then judges the noise of the image as it will be exposed.
+_SPECIAL = ("samples", "adaptive_threshold", "use_denoising", "max_bounces", "threads", "tile_size",
+            "film_exposure_ev")
 CANDIDATES: dict[str, dict] = {
     "old standard (64 spp, dn)": {},
     "old draft (16 spp, a0.05, 4 b)": {"samples": 16, "adaptive_threshold": 0.05, "max_bounces": 4},
@@ -185,9 +188,15 @@ def driver(job_path: str) -> None:
             _apply(b.scene, settings, 0)
             for frame in (warm, *job["frames"]):
                 b.apply(specs[frame])
+                gain = 1.0
+                if settings.get("film_exposure_ev") and frame != warm:
+                    gain = 2.0 ** specs[frame].features["exposure"]["ev"]
+                b.scene.cycles.film_exposure = gain
                 t, c = time.perf_counter(), _cpu()
                 passes = b.render(specs[frame], scratch, want_rgb=True)
                 dt, dc = time.perf_counter() - t, _cpu() - c
+                if gain != 1.0:
+                    passes.linear = passes.linear / np.float32(gain)
                 if frame == warm:
                     continue
                 rgb = develop(passes, specs[frame], view).rgb

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,14 @@ from pathlib import Path
 import yaml
 
 from synthblend.core.quality import PRESETS
+
+
+def _samples_label(preset: dict) -> str:
+    """"16 samples", or "16-128 samples" where adaptive sampling may stop a pixel before the cap
+    (an unset minimum is Cycles' automatic one, ceil(16 / threshold ** 0.3))."""
+    cap, thr = preset["samples"], preset["adaptive_threshold"]
+    low = preset["adaptive_min_samples"] or (math.ceil(16 / thr ** 0.3) if thr > 0 else cap)
+    return f"{cap} samples" if low >= cap else f"{low}-{cap} samples"
 
 
 def main(argv=None) -> int:
@@ -56,7 +65,7 @@ def main(argv=None) -> int:
     fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.4))
     for ax, (q, per, rgb) in zip(axes, rows, strict=True):
         ax.imshow(rgb)
-        ax.set_title(f"{q}: {PRESETS[q]['samples']} samples, {per:.1f} s/frame", fontsize=10)
+        ax.set_title(f"{q}: {_samples_label(PRESETS[q])}, {per:.1f} s/frame", fontsize=10)
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(a.out, dpi=100)
