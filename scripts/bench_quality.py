@@ -49,12 +49,14 @@ ASSETS = ROOT / "scene_assets"
 BASE = {"samples": 64, "adaptive_threshold": 0.01, "use_denoising": True, "denoising_prefilter": "ACCURATE",
         "denoising_quality": "HIGH", "use_light_tree": True, "use_guiding": False, "max_bounces": 12,
         "sampling_pattern": "TABULATED_SOBOL", "threads": 0, "tile_size": 2048,   # 5.0's factory value, as rendered
+        "world_sampling": None,
         # Cycles' factory values of the keys below (any other scene.cycles attribute may be a candidate too)
         "adaptive_min_samples": 0, "sample_clamp_direct": 0.0, "sample_clamp_indirect": 10.0, "blur_glossy": 1.0}
 # "film_exposure_ev": true sets Cycles' film exposure to 2 ** (the frame's reference EV) and divides it out
 # of the colour afterwards: adaptive sampling then judges the noise of the image as it will be exposed.
+# "world_sampling" sets the world's light sampling (world.cycles.sampling_method; None: left as built).
 _SPECIAL = ("samples", "adaptive_threshold", "use_denoising", "max_bounces", "threads", "tile_size",
-            "film_exposure_ev")
+            "film_exposure_ev", "world_sampling")
 CANDIDATES: dict[str, dict] = {
     "old standard (64 spp, dn)": {},
     "old draft (16 spp, a0.05, 4 b)": {"samples": 16, "adaptive_threshold": 0.05, "max_bounces": 4},
@@ -118,11 +120,13 @@ def _apply(scene, settings: dict, threads_default: int) -> None:
     unknown = [k for k in settings if k not in _SPECIAL and not hasattr(cyc, k)]
     if unknown:
         raise SystemExit(f"bench_quality: no scene.cycles attribute {unknown} in this Blender")
+    for k, v in light_paths(s["max_bounces"]).items():   # before the keys: a candidate's diffuse_bounces wins
+        setattr(cyc, k, v)
     for k, v in s.items():
         if k not in _SPECIAL and hasattr(cyc, k):   # a BASE key this Blender lacks is skipped
             setattr(cyc, k, v)
-    for k, v in light_paths(s["max_bounces"]).items():
-        setattr(cyc, k, v)
+    if scene.world is not None and s["world_sampling"]:
+        scene.world.cycles.sampling_method = s["world_sampling"]
     for k in ("caustics_reflective", "caustics_refractive"):   # synthblend's rule unless a candidate sets it
         setattr(cyc, k, settings[k] if k in settings else s["max_bounces"] >= 12)
     cyc.use_auto_tile = s["tile_size"] < 2048
@@ -186,6 +190,12 @@ def driver(job_path: str) -> None:
     for k in range(job["repeat"]):
         for i, (name, settings) in enumerate(job["candidates"].items()):
             _apply(b.scene, settings, 0)
+            # A fresh Cycles session for each candidate, as in a `synthblend render` process: a 5.0 session
+            # keeps the sampling table of the largest sample count it rendered (the 1024-sample
+            # references, a candidate above 256), and later renders with fewer samples would draw other
+            # noise than a fresh process does (tests/test_render_session.py). Its cost falls on `warm`.
+            b.scene.render.use_persistent_data = False
+            b.scene.render.use_persistent_data = True
             for frame in (warm, *job["frames"]):
                 b.apply(specs[frame])
                 gain = 1.0
