@@ -15,11 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from synthblend.core.quality import PRESETS
+from synthblend.core.quality import OVERRIDABLE, PRESETS
 
 
 def _samples_label(preset: dict) -> str:
-    """"16 samples", or "16-128 samples" where adaptive sampling may stop a pixel before the cap
+    """The label "16 samples", or "16-128 samples" where adaptive sampling may stop a pixel before the cap
     (an unset minimum is Cycles' automatic one, ceil(16 / threshold ** 0.3))."""
     cap, thr = preset["samples"], preset["adaptive_threshold"]
     low = preset["adaptive_min_samples"] or (math.ceil(16 / thr ** 0.3) if thr > 0 else cap)
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     for q in PRESETS:
         cfg = dict(base)
         render = {k: v for k, v in base.get("render", {}).items()
-                  if k not in ("samples", "denoise", "adaptive_threshold", "max_bounces")}
+                  if k not in OVERRIDABLE}            # every key a preset sets is the preset's
         cfg["render"] = dict(render, quality=q)
         cfg["frames"] = a.frame_count
         p = cfg_path.parent / f".quality_{q}.yaml"          # beside the original: relative paths hold
