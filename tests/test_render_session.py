@@ -2,12 +2,11 @@
 
 Cycles keeps its render session between frames (persistent data), and in Blender 5.0 a session keeps
 the sampling table of the largest sample count it has rendered: after a render of more than 256
-samples, a render with fewer samples in the same session draws other noise (the same expected image and ground truth,
-other bytes; 4.2 draws the same noise; scripts/bench_quality.py frees the session before each
-candidate for this reason). The
-add-on builds into the open scene (``reset=False``), which may have rendered before: the build itself
-gives Cycles a new session (Blender 5.0 and 4.2), so its colour is that of ``synthblend render``. This
-test keeps it so."""
+samples, a render with fewer samples in the same session draws other noise (the same expected image
+and ground truth, other bytes; 4.2 draws the same noise; scripts/bench_quality.py frees the session
+before each candidate for this reason). The add-on builds into the open scene (``reset=False``),
+which may have rendered before: the build itself gives Cycles a new session (Blender 5.0 and 4.2), so
+its colour is that of ``synthblend render``. This test keeps it so."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,6 +36,8 @@ def _render(builder, cfg, scratch, samples=None):
 
 @pytest.mark.render
 def test_a_build_into_a_scene_that_rendered_more_samples_gives_a_fresh_renders_colour():
+    import bpy
+
     from synthblend.engine.render import scratch_dir
     from synthblend.engine.scene import SceneBuilder
 
@@ -48,8 +49,7 @@ def test_a_build_into_a_scene_that_rendered_more_samples_gives_a_fresh_renders_c
     big = _render(first, cfg, scratch, samples=512)          # a larger sampling table in this session
     # The premise (Blender 5.0): in the same session, the 8-sample frame now draws other noise; the
     # ground truth stays.
-    import bpy
-    again = _render(first, cfg, scratch, samples=8)
+    again = _render(first, cfg, scratch, samples=SCENE["render"]["samples"])
     if bpy.app.version >= (5, 0):
         assert not np.array_equal(again.linear, fresh.linear)
     assert np.array_equal(again.depth, fresh.depth) and np.array_equal(again.instance, fresh.instance)
